@@ -1,0 +1,1 @@
+"""The Integrity Icon portal."""

@@ -1,0 +1,141 @@
+"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail`."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.config import Settings, get_settings
+from app.db import make_engine, session_scope
+from app.models import Role, utcnow
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    upgrade(make_engine(settings))
+    print("The database schema is up to date.")
+    return 0
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.services.accounts import create_account
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine, write=True) as session:
+            new = create_account(
+                session,
+                email=args.email,
+                name=args.name,
+                role=Role(args.role),
+                password=password,
+                now=utcnow(),
+            )
+            session.commit()
+    except DomainError as error:
+        print(
+            f"error: {error.message % error.params if error.params else error.message}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Created {new.account.role} account {new.account.email}.")
+    if new.set_password_token:
+        base = settings.base_url.rstrip("/")
+        link = f"{base}/account/set-password/{new.set_password_token}"
+        print(f"One-time link to set the password (valid 7 days): {link}")
+    return 0
+
+
+def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.services.demo import seed_demo
+
+    engine = make_engine(settings)
+    with session_scope(engine, write=True) as session:
+        result = seed_demo(session, now=utcnow())
+        session.commit()
+    state = "created" if result.created else "already there"
+    print(f"Demo campaign {result.campaign.year}: {state}; themes youth and sustainability.")
+    print("Demo accounts (passwords are new on every run):")
+    for email, password, role in result.credentials:
+        print(f"  {role:6} {email}  {password}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    import uvicorn
+
+    from app.services.evidence import FileStore
+    from app.services.nominations import sweep_orphan_files
+
+    removed = sweep_orphan_files(
+        make_engine(settings), FileStore(settings.files_dir), older_than=timedelta(minutes=10)
+    )
+    if removed:
+        logging.getLogger("app").info("removed %d orphan file(s)", len(removed))
+
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.services.mail import deliver_outbox
+
+    result = deliver_outbox(
+        make_engine(settings), smtp_url=settings.smtp_url, sender=settings.mail_from
+    )
+    print(f"sent {result.sent}, failed {result.failed}, still waiting {result.waiting}")
+    return 0 if result.failed == 0 else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="The Integrity Icon portal.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
+        run=_migrate
+    )
+    user = commands.add_parser("create-user", help="make an account")
+    user.add_argument("email")
+    user.add_argument("--role", required=True, choices=[role.value for role in Role])
+    user.add_argument("--name", required=True)
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user.set_defaults(run=_create_user)
+    commands.add_parser("seed-demo", help="a demo campaign open for nominations").set_defaults(
+        run=_seed_demo
+    )
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("send-mail", help="deliver what waits in the outbox").set_defaults(
+        run=_send_mail
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.run(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Streaming reader for public form bodies.
+
+Starlette's `request.form()` spools uploads to temporary files and applies its own limits; public
+forms need every limit to be ours and an oversize upload refused before a byte of it is kept, so
+this reader feeds `request.stream()` straight into python-multipart's low-level parsers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes
+
+from python_multipart import MultipartParser, QuerystringParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import parse_options_header
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks, QuerystringCallbacks
+
+# Room on top of the file budget for text fields and multipart framing.
+TEXT_ROOM = 1024 * 1024
+
+# A percent-encoded byte takes three bytes on the wire, so a field within its decoded limit can
+# arrive up to three times as long; beyond that it cannot fit and we stop buffering it.
+_PERCENT_EXPANSION = 3
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    field: str
+    filename: str
+    declared_type: str
+    data: bytes
+
+
+@dataclass
+class FormBody:
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    files: list[UploadedFile] = field(default_factory=list)
+    bad_encoding: set[str] = field(default_factory=set)
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+def _malformed() -> BodyError:
+    return BodyError(400, "malformed")
+
+
+def _field_name(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _malformed() from None
+
+
+def _add_text(body: FormBody, name: str, raw: bytes) -> None:
+    try:
+        value = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        body.bad_encoding.add(name)
+        value = raw.decode("utf-8", errors="replace")
+    body.fields.append((name, value))
+
+
+def _basename(filename: str) -> str:
+    return filename.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class _UrlencodedReader:
+    def __init__(self, *, max_fields: int, max_field_bytes: int) -> None:
+        self.body = FormBody()
+        self._max_fields = max_fields
+        self._max_field_bytes = max_field_bytes
+        self._max_raw_bytes = max_field_bytes * _PERCENT_EXPANSION
+        self._count = 0
+        self._name = bytearray()
+        self._value = bytearray()
+        callbacks: QuerystringCallbacks = {
+            "on_field_start": self._on_field_start,
+            "on_field_name": self._on_field_name,
+            "on_field_data": self._on_field_data,
+            "on_field_end": self._on_field_end,
+        }
+        self._parser = QuerystringParser(callbacks)
+
+    def write(self, chunk: bytes) -> None:
+        self._parser.write(chunk)
+
+    def finish(self) -> FormBody:
+        self._parser.finalize()
+        return self.body
+
+    def _on_field_start(self) -> None:
+        self._count += 1
+        if self._count > self._max_fields:
+            raise BodyError(422, "too_many_fields")
+        self._name.clear()
+        self._value.clear()
+
+    def _append(self, buffer: bytearray, data: bytes, start: int, end: int) -> None:
+        if len(buffer) + end - start > self._max_raw_bytes:
+            raise BodyError(422, "field_too_large")
+        buffer += data[start:end]
+
+    def _on_field_name(self, data: bytes, start: int, end: int) -> None:
+        self._append(self._name, data, start, end)
+
+    def _on_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._append(self._value, data, start, end)
+
+    def _on_field_end(self) -> None:
+        # Browsers encode a space as `+` and everything else as %XX; decoding to bytes first
+        # keeps the UTF-8 check honest (unquote_plus would substitute silently).
+        name = unquote_to_bytes(bytes(self._name).replace(b"+", b" "))
+        value = unquote_to_bytes(bytes(self._value).replace(b"+", b" "))
+        if len(name) > self._max_field_bytes or len(value) > self._max_field_bytes:
+            raise BodyError(422, "field_too_large")
+        _add_text(self.body, _field_name(name), value)
+
+
+@dataclass
+class _Part:
+    name: str
+    filename: str | None  # None for a text field
+    declared_type: str
+    data: bytearray = field(default_factory=bytearray)
+    counted: bool = False
+
+
+class _MultipartReader:
+    def __init__(
+        self,
+        boundary: bytes,
+        *,
+        max_fields: int,
+        max_field_bytes: int,
+        max_files: int,
+        max_file_bytes: int,
+        max_total_bytes: int,
+    ) -> None:
+        self.body = FormBody()
+        self._max_fields = max_fields
+        self._max_field_bytes = max_field_bytes
+        self._max_files = max_files
+        self._max_file_bytes = max_file_bytes
+        self._max_total_bytes = max_total_bytes
+        self._field_count = 0
+        self._file_count = 0
+        self._file_bytes = 0
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._part: _Part | None = None
+        self._ended = False
+        callbacks: MultipartCallbacks = {
+            "on_part_begin": self._on_part_begin,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_end": self._on_end,
+        }
+        try:
+            self._parser = MultipartParser(boundary, callbacks)
+        except FormParserError:  # boundary longer than the parser accepts
+            raise _malformed() from None
+
+    def write(self, chunk: bytes) -> None:
+        self._parser.write(chunk)
+
+    def finish(self) -> FormBody:
+        self._parser.finalize()
+        # The parser does not notice a body that stops before the closing boundary.
+        if not self._ended:
+            raise _malformed()
+        return self.body
+
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+        self._part = None
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers[bytes(self._header_name).lower()] = bytes(self._header_value).strip(b" \t")
+        self._header_name.clear()
+        self._header_value.clear()
+
+    def _on_headers_finished(self) -> None:
+        disposition, params = parse_options_header(self._headers.get(b"content-disposition"))
+        raw_name = params.get(b"name")
+        if disposition != b"form-data" or raw_name is None:
+            raise _malformed()
+        name = _field_name(raw_name)
+        raw_filename = params.get(b"filename")
+        if raw_filename is None:
+            self._field_count += 1
+            if self._field_count > self._max_fields:
+                raise BodyError(422, "too_many_fields")
+            self._part = _Part(name=name, filename=None, declared_type="")
+            return
+        declared_type, _ = parse_options_header(self._headers.get(b"content-type"))
+        self._part = _Part(
+            name=name,
+            # Browsers send the name as UTF-8; a stray byte only spoils the label, not the upload.
+            filename=_basename(raw_filename.decode("utf-8", errors="replace")),
+            declared_type=declared_type.decode("latin-1"),
+        )
+
+    def _count_file(self, part: _Part) -> None:
+        if not part.counted:
+            part.counted = True
+            self._file_count += 1
+            if self._file_count > self._max_files:
+                raise BodyError(422, "too_many_files")
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part is None:  # the parser only sends data after the headers it accepted
+            raise _malformed()
+        size = end - start
+        if part.filename is None:
+            if len(part.data) + size > self._max_field_bytes:
+                raise BodyError(422, "field_too_large")
+        else:
+            self._count_file(part)
+            if len(part.data) + size > self._max_file_bytes:
+                raise BodyError(413, "file_too_large")
+            self._file_bytes += size
+            if self._file_bytes > self._max_total_bytes:
+                raise BodyError(413, "too_large")
+        part.data += data[start:end]
+
+    def _on_part_end(self) -> None:
+        part = self._part
+        if part is None:
+            raise _malformed()
+        self._part = None
+        if part.filename is None:
+            _add_text(self.body, part.name, bytes(part.data))
+            return
+        # A file input left empty still sends a part, with no filename and no bytes.
+        if not part.filename and not part.data:
+            return
+        self._count_file(part)
+        self.body.files.append(
+            UploadedFile(
+                field=part.name,
+                filename=part.filename,
+                declared_type=part.declared_type,
+                data=bytes(part.data),
+            )
+        )
+
+    def _on_end(self) -> None:
+        self._ended = True
+
+
+def _declared_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise _malformed()
+    return int(value)
+
+
+async def read_form(
+    request: Request,
+    *,
+    max_fields: int = 100,
+    max_field_bytes: int = 20_000,
+    max_files: int,
+    max_file_bytes: int,
+    max_total_bytes: int,
+) -> FormBody:
+    media_type, options = parse_options_header(request.headers.get("content-type"))
+    reader: _UrlencodedReader | _MultipartReader
+    if media_type == b"application/x-www-form-urlencoded":
+        reader = _UrlencodedReader(max_fields=max_fields, max_field_bytes=max_field_bytes)
+    elif media_type == b"multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise _malformed()
+        reader = _MultipartReader(
+            boundary,
+            max_fields=max_fields,
+            max_field_bytes=max_field_bytes,
+            max_files=max_files,
+            max_file_bytes=max_file_bytes,
+            max_total_bytes=max_total_bytes,
+        )
+    else:
+        raise BodyError(415, "unsupported_type")
+
+    body_limit = max_total_bytes + TEXT_ROOM
+    declared = _declared_length(request)
+    if declared is not None and declared > body_limit:
+        raise BodyError(413, "too_large")
+
+    # Counted here as well as per part, because a chunked body declares no length up front.
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > body_limit:
+                raise BodyError(413, "too_large")
+            if chunk:
+                reader.write(chunk)
+        return reader.finish()
+    except FormParserError:
+        raise _malformed() from None

@@ -1,0 +1,98 @@
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.errors import DomainError, TooManyRequests
+from app.i18n import N_
+from app.middleware import PortalMiddleware
+from app.routes import auth, public
+from app.templating import STATIC_DIR, Templates, translator
+
+log = logging.getLogger("app")
+
+HTTP_MESSAGES = {
+    400: N_("The request could not be understood."),
+    403: N_("You are not allowed to do this."),
+    404: N_("We could not find this page."),
+    405: N_("This address does not accept this kind of request."),
+    413: N_("What you sent is too large."),
+    415: N_("This kind of content is not accepted here."),
+    422: N_("Some of what was sent is not valid."),
+    429: N_("Too many requests from your connection; please try again later."),
+    500: N_("Something went wrong on our side. Nothing you sent was kept; please try again."),
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    docs = not settings.is_prod
+    app = FastAPI(
+        title="Integrity Icon",
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.templates = Templates(settings)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(public.router)
+    app.include_router(auth.router)
+    _install_error_pages(app)
+    app.add_middleware(PortalMiddleware, settings=settings)
+    return app
+
+
+def error_page(
+    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    templates: Templates = request.app.state.templates
+    return templates.render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "message": message},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        )
+        message = translator(request)(exc.message, **exc.params)
+        return error_page(request, exc.status_code, message, headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        text = HTTP_MESSAGES.get(exc.status_code, HTTP_MESSAGES[400])
+        headers = dict(exc.headers or {})
+        return error_page(request, exc.status_code, translator(request)(text), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_page(request, 422, translator(request)(HTTP_MESSAGES[422]))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_page(request, 500, translator(request)(HTTP_MESSAGES[500]))
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn app.main:app` builds the app from the environment on first use; importing
+    # this module (as the tests do, to call create_app) builds nothing.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,139 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from app.models.base import enum_field, timestamp
+
+# Mexico's 32 entidades federativas, by their ISO 3166-2:MX codes.
+MEXICAN_STATES: dict[str, str] = {
+    "AGU": "Aguascalientes",
+    "BCN": "Baja California",
+    "BCS": "Baja California Sur",
+    "CAM": "Campeche",
+    "CHP": "Chiapas",
+    "CHH": "Chihuahua",
+    "CMX": "Ciudad de México",
+    "COA": "Coahuila de Zaragoza",
+    "COL": "Colima",
+    "DUR": "Durango",
+    "GUA": "Guanajuato",
+    "GRO": "Guerrero",
+    "HID": "Hidalgo",
+    "JAL": "Jalisco",
+    "MEX": "Estado de México",
+    "MIC": "Michoacán de Ocampo",
+    "MOR": "Morelos",
+    "NAY": "Nayarit",
+    "NLE": "Nuevo León",
+    "OAX": "Oaxaca",
+    "PUE": "Puebla",
+    "QUE": "Querétaro",
+    "ROO": "Quintana Roo",
+    "SLP": "San Luis Potosí",
+    "SIN": "Sinaloa",
+    "SON": "Sonora",
+    "TAB": "Tabasco",
+    "TAM": "Tamaulipas",
+    "TLA": "Tlaxcala",
+    "VER": "Veracruz de Ignacio de la Llave",
+    "YUC": "Yucatán",
+    "ZAC": "Zacatecas",
+}
+
+
+class GovernmentLevel(StrEnum):
+    federal = "federal"
+    state = "state"
+    municipal = "municipal"
+    autonomous = "autonomous"
+    judicial = "judicial"
+    legislative = "legislative"
+
+
+class Gender(StrEnum):
+    woman = "woman"
+    man = "man"
+    non_binary = "non_binary"
+    other = "other"
+    undisclosed = "undisclosed"
+
+
+class Relationship(StrEnum):
+    colleague = "colleague"
+    supervisor = "supervisor"
+    team_member = "team_member"
+    citizen_served = "citizen_served"
+    civil_society = "civil_society"
+    journalist = "journalist"
+    other = "other"
+
+
+class NominationStatus(StrEnum):
+    received = "received"
+    eligible = "eligible"
+    ineligible = "ineligible"
+    withdrawn = "withdrawn"
+
+
+class Nomination(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_nomination_theme_id_status", "theme_id", "status"),
+        Index("ix_nomination_submitted_at", "submitted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The receipt's reference: unguessable, the only public handle on a nomination.
+    reference: str = Field(max_length=40, unique=True)
+    # The form token it was sent with: a repeated POST of the same form finds this row.
+    submission_key: str = Field(max_length=64, unique=True)
+    theme_id: int = Field(foreign_key="theme.id")
+    status: NominationStatus = enum_field(NominationStatus, default=NominationStatus.received)
+    locale: str = Field(default="es", max_length=5)
+
+    nominee_name: str = Field(max_length=200)
+    nominee_position: str = Field(max_length=200)
+    nominee_institution: str = Field(max_length=200)
+    government_level: GovernmentLevel = enum_field(GovernmentLevel)
+    state: str = Field(max_length=3, index=True)
+    years_of_service: int
+    nominee_age: int | None = None
+    nominee_contact: str = Field(default="", max_length=200)
+    nominee_gender: Gender | None = enum_field(Gender, default=None, nullable=True)
+
+    achievement: str = Field(max_length=5000)
+    impact: str = Field(max_length=5000)
+    obstacles: str = Field(max_length=5000)
+    how_known: str = Field(max_length=3000)
+
+    reference1_name: str = Field(max_length=200)
+    reference1_contact: str = Field(max_length=200)
+    reference2_name: str = Field(max_length=200)
+    reference2_contact: str = Field(max_length=200)
+
+    nominator_name: str = Field(max_length=200)
+    nominator_email: str = Field(max_length=254, index=True)
+    nominator_phone: str = Field(default="", max_length=30)
+    nominator_relationship: Relationship = enum_field(Relationship)
+    may_contact: bool = False
+    reveal_identity: bool = False
+    privacy_consent_at: datetime = timestamp()
+    sensitive_consent_at: datetime | None = timestamp(nullable=True)
+
+    submitted_at: datetime = timestamp(default_now=True)
+
+
+class EvidenceFile(SQLModel, table=True):
+    """A file attached to a nomination, stored under DATA_DIR by the SHA-256 of its content."""
+
+    __tablename__ = "evidence_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nomination_id: int = Field(foreign_key="nomination.id", index=True)
+    position: int
+    sha256: str = Field(max_length=64, index=True)
+    content_type: str = Field(max_length=40)
+    size: int
+    original_name: str = Field(max_length=200)
+    created_at: datetime = timestamp(default_now=True)

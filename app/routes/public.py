@@ -1,0 +1,245 @@
+from collections import Counter
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from app import csrf
+from app.body import FormBody
+from app.config import Settings
+from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.errors import PermissionDenied
+from app.forms.errors import FormErrors
+from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
+from app.i18n import N_, Translator
+from app.models import MEXICAN_STATES, utcnow
+from app.routes.forms import BodyRefused, form_body
+from app.services import campaigns, nominations, throttle
+from app.services.campaigns import ThemeView
+from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.templating import NO_STORE, Templates
+
+router = APIRouter()
+
+EVIDENCE_MESSAGES = {
+    "empty": N_("The file %(name)s is empty."),
+    "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
+    "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
+    "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
+    "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
+}
+
+
+async def nomination_body(request: Request, settings: SettingsDep) -> FormBody:
+    return await form_body(
+        request,
+        max_files=settings.max_files,
+        max_file_bytes=settings.max_file_bytes,
+        max_total_bytes=settings.max_upload_bytes,
+    )
+
+
+NominationBody = Annotated[FormBody, Depends(nomination_body)]
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    campaign = campaigns.get_current_campaign(session)
+    themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
+    return templates.render(request, "public/home.html", {"campaign": campaign, "themes": themes})
+
+
+@router.get("/about")
+def about(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    campaign = campaigns.get_current_campaign(session)
+    themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
+    return templates.render(request, "public/about.html", {"campaign": campaign, "themes": themes})
+
+
+@router.get("/privacy")
+def privacy(request: Request, templates: TemplatesDep) -> Response:
+    return templates.render(request, "public/privacy.html")
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> Response:
+    session.exec(text("SELECT 1"))  # type: ignore[call-overload]  # a raw probe of the database
+    return PlainTextResponse("ok")
+
+
+def _form_page(
+    request: Request,
+    templates: Templates,
+    view: ThemeView,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return templates.render(
+        request,
+        "public/nominate.html",
+        {
+            "view": view,
+            "theme": view.theme,
+            "values": values or {},
+            "errors": errors or FormErrors(),
+            "states": MEXICAN_STATES,
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def _clean_files(
+    body: FormBody, settings: Settings, t: Translator, errors: FormErrors
+) -> list[CleanFile]:
+    """The evidence files, checked and stripped of metadata; a refused one becomes an error."""
+    clean: list[CleanFile] = []
+    for upload in body.files:
+        if upload.field != "evidence":
+            errors.general.append(
+                t("The form contained a field we did not expect: %(name)s.", name=upload.field)
+            )
+            continue
+        try:
+            clean.append(
+                clean_upload(
+                    upload.data,
+                    upload.filename,
+                    max_bytes=settings.max_file_bytes,
+                    max_pixels=settings.max_image_pixels,
+                )
+            )
+        except EvidenceRejected as rejected:
+            mb = settings.max_file_bytes // (1024 * 1024)
+            message = EVIDENCE_MESSAGES[rejected.code]
+            errors.add("evidence", t(message, name=rejected.filename, mb=mb))
+    return clean
+
+
+@router.get("/nominate/{slug}")
+def nomination_form(
+    request: Request, slug: str, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    view = campaigns.get_theme(session, slug=slug, now=utcnow())
+    return _form_page(request, templates, view, status_code=200 if view.is_open else 403)
+
+
+@router.post("/nominate/{slug}")
+def submit_nomination(
+    request: Request,
+    slug: str,
+    body: NominationBody,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    now = utcnow()
+    values = {name: value for name, value in body.fields if name != "csrf_token"}
+    try:
+        token = csrf.check_token(
+            settings.signing_key,
+            cookie=request.state.csrf_cookie_sent,
+            form=f"nominate:{slug}",
+            token=next((v for k, v in body.fields if k == "csrf_token"), None),
+            now=now,
+            max_age=timedelta(hours=settings.form_max_age_hours),
+        )
+    except csrf.CsrfError as error:
+        if error.reason != "expired":
+            raise PermissionDenied(
+                N_(
+                    "This form could not be verified. Make sure your browser accepts cookies,"
+                    " reload the form and send it again."
+                )
+            ) from error
+        # What they typed is not lost: the form comes back filled in, with a fresh token.
+        view = campaigns.get_theme(session, slug=slug, now=now)
+        expired = t("This form was open for too long. Check it and send it again.")
+        errors = FormErrors(general=[expired])
+        return _form_page(request, templates, view, values=values, errors=errors, status_code=403)
+
+    # A repeated POST of a form already stored (double click, retry, back button) gets its receipt.
+    existing = nominations.find_by_submission_key(session, token.nonce)
+    if existing is not None:
+        return RedirectResponse(f"/nominations/{existing.reference}", status_code=303)
+
+    view = campaigns.get_theme(session, slug=slug, now=now)
+    if not view.is_open:
+        return _form_page(request, templates, view, status_code=403)
+    if values.get(HONEYPOT):
+        raise BodyRefused(
+            400,
+            N_(
+                "This nomination looks automated and was not accepted. If you are a person,"
+                " please reload the form and send it again."
+            ),
+        )
+    if now - token.issued_at < timedelta(seconds=settings.form_min_seconds):
+        too_fast = t("That was very fast. Please check the form and send it again.")
+        errors = FormErrors(general=[too_fast])
+        return _form_page(request, templates, view, values=values, errors=errors, status_code=422)
+    client = request.client.host if request.client else "unknown"
+    bucket = throttle.client_bucket(settings.signing_key, "nominate", client)
+    throttle.check_rate(session, bucket=bucket, limit=settings.nomination_rate_limit, now=now)
+
+    errors = FormErrors()
+    for name, times in Counter(name for name, _ in body.fields).items():
+        if times > 1:
+            errors.general.append(t("The field %(name)s was sent more than once.", name=name))
+    clean_files = _clean_files(body, settings, t, errors)
+    data = {name: value for name, value in values.items() if name not in CONTROL_FIELDS}
+    form, field_errors = validate_nomination(
+        data,
+        t,
+        max_age=view.theme.max_age,
+        theme_name=t.pick(view.theme.name_es, view.theme.name_en),
+        has_files=bool(body.files),
+        bad_encoding=body.bad_encoding,
+    )
+    errors.fields = {**field_errors.fields, **errors.fields}
+    errors.general += field_errors.general
+    if errors or form is None:
+        return _form_page(request, templates, view, values=values, errors=errors, status_code=422)
+
+    store = FileStore(settings.files_dir)
+    engine = request.app.state.engine
+    with nominations.files_kept_only_if_referenced(engine, store, clean_files):
+        try:
+            nomination = nominations.submit_nomination(
+                session,
+                theme=view,
+                form=form,
+                files=clean_files,
+                store=store,
+                submission_key=token.nonce,
+                locale=t.locale,
+                now=now,
+                base_url=settings.base_url,
+            )
+            throttle.record_hit(session, bucket=bucket, now=now)
+            session.commit()
+        except IntegrityError:
+            # The same form arrived twice at once and the other request stored it first.
+            session.rollback()
+            stored = nominations.find_by_submission_key(session, token.nonce)
+            if stored is None:
+                raise
+            nomination = stored
+    return RedirectResponse(f"/nominations/{nomination.reference}", status_code=303)
+
+
+@router.get("/nominations/{reference}")
+def receipt(
+    request: Request, reference: str, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    found = nominations.get_receipt(session, reference=reference)
+    campaign = campaigns.get_current_campaign(session)
+    return templates.render(
+        request, "public/receipt.html", {"receipt": found, "campaign": campaign}, headers=NO_STORE
+    )

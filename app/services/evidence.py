@@ -1,0 +1,344 @@
+"""Evidence uploads: what a file really is, a copy without metadata, and storage by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+import tempfile
+import threading
+import time
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, ImageOps
+
+RejectionCode = Literal["empty", "too_large", "type", "corrupt", "dimensions"]
+
+PDF = "application/pdf"
+_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+# Readers accept a PDF header anywhere in the first 1024 bytes (PDF 1.7, annex H.3, note 13),
+# and the trailer must end near the end of the file.
+_PDF_HEADER_WINDOW = 1024
+_PDF_TRAILER_WINDOW = 2048
+
+_MAX_NAME_CHARS = 200
+_MAX_KEPT_SUFFIX = 16
+# Bidirectional controls let "report\u202efdp.exe" display as "reportexe.pdf".
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+# Pillow raises all of these for hostile or damaged input; any of them means "does not decode".
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # includes UnidentifiedImageError and "image file is truncated"
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+# `warnings.catch_warnings` swaps the process-wide filter list and is not thread-safe before
+# Python 3.14; sync handlers run in a thread pool, so our uploads take turns for the moment
+# Pillow reads a header. Only this module's own use is serialised: the filter it adds only
+# turns one Pillow warning into an error, which is harmless if another thread glimpses it.
+_OPEN_LOCK = threading.Lock()
+
+
+class EvidenceRejected(Exception):
+    def __init__(self, code: RejectionCode, filename: str) -> None:
+        super().__init__(f"{filename}: {code}")
+        self.code: RejectionCode = code
+        self.filename = filename
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    content: bytes
+    content_type: str
+    sha256: str
+    size: int
+    original_name: str
+
+
+def clean_upload(data: bytes, filename: str, *, max_bytes: int, max_pixels: int) -> CleanFile:
+    name = _display_name(filename)
+    if not data:
+        raise EvidenceRejected("empty", name)
+    if len(data) > max_bytes:
+        raise EvidenceRejected("too_large", name)
+
+    image_format = _image_format(data)
+    if image_format is not None:
+        content = _clean_image(data, image_format, max_pixels=max_pixels, name=name)
+        content_type = _IMAGE_TYPES[image_format]
+    elif data.find(b"%PDF-", 0, _PDF_HEADER_WINDOW + len(b"%PDF-") - 1) != -1:
+        if b"%%EOF" not in data[-_PDF_TRAILER_WINDOW:]:
+            raise EvidenceRejected("corrupt", name)  # a PDF cut short
+        # PDFs are stored as sent: rewriting them safely needs a PDF library we do not have.
+        content = data
+        content_type = PDF
+    else:
+        raise EvidenceRejected("type", name)
+
+    return CleanFile(
+        content=content,
+        content_type=content_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        original_name=name,
+    )
+
+
+def _display_name(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(
+        ch
+        for ch in name
+        if unicodedata.category(ch) not in _DROPPED_CATEGORIES and ch not in _BIDI_CONTROLS
+    ).strip()
+    if len(name) > _MAX_NAME_CHARS:
+        stem, dot, suffix = name.rpartition(".")
+        if dot and stem and len(suffix) <= _MAX_KEPT_SUFFIX:
+            # Keep the extension, so the name still says what kind of file it was.
+            name = stem[: _MAX_NAME_CHARS - len(suffix) - 1].rstrip() + "." + suffix
+        else:
+            name = name[:_MAX_NAME_CHARS].rstrip()
+    # "." and ".." name no file of their own.
+    return name if name.strip(".") else "file"
+
+
+def _image_format(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _webp_canvas(data: bytes) -> tuple[int, int] | None:
+    # Pillow's WebP reader allocates the whole canvas while opening the file, before we could
+    # look at its size, so the size is read from the first chunk here.
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a" and len(data) >= 30:
+        width = int.from_bytes(data[26:28], "little") & 0x3FFF
+        height = int.from_bytes(data[28:30], "little") & 0x3FFF
+        return width, height
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _check_pixels(size: tuple[int, int], *, max_pixels: int, name: str) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise EvidenceRejected("dimensions", name)
+
+
+def _open_image(data: bytes, image_format: str) -> Image.Image:
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Only reads the header; pixels are decoded by load().
+        return Image.open(io.BytesIO(data), formats=[image_format])
+
+
+def _clean_image(data: bytes, image_format: str, *, max_pixels: int, name: str) -> bytes:
+    if image_format == "WEBP":
+        canvas = _webp_canvas(data)
+        if canvas is None:
+            raise EvidenceRejected("corrupt", name)
+        _check_pixels(canvas, max_pixels=max_pixels, name=name)
+    try:
+        with _open_image(data, image_format) as image:
+            _check_pixels(image.size, max_pixels=max_pixels, name=name)
+            image.load()
+            pixels = _upright(image)
+            pixels = _encodable(pixels, image_format)
+            # A new image carries nothing over: no EXIF, XMP, ICC profile, text chunks or
+            # comments, which Pillow's encoders would otherwise copy from `info`.
+            bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EvidenceRejected("dimensions", name) from None
+    except _DECODE_ERRORS:
+        raise EvidenceRejected("corrupt", name) from None
+
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        bare.save(out, format="JPEG", quality=90)
+    elif image_format == "PNG":
+        bare.save(out, format="PNG", optimize=True)
+    else:
+        bare.save(out, format="WEBP", quality=90)
+    return out.getvalue()
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS:
+        # The pixels decoded; only the orientation tag is unreadable, and it goes with the rest.
+        return image
+
+
+def _encodable(image: Image.Image, image_format: str) -> Image.Image:
+    if image.mode.startswith("I") or image.mode == "F":
+        # 16-bit greyscale: scale down, since converting straight to L clips everything to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    has_alpha = "transparency" in image.info or image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}
+    if image_format == "JPEG":
+        target = "L" if image.mode in {"1", "L"} else "RGB"
+    elif image_format == "PNG":
+        if (image.mode in {"1", "L", "RGB"} and not has_alpha) or image.mode in {"LA", "RGBA"}:
+            target = image.mode
+        else:
+            target = "RGBA" if has_alpha else "RGB"
+    else:
+        target = "RGBA" if has_alpha else "RGB"
+    return image if image.mode == target else image.convert(target)
+
+
+class FileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / "tmp"
+
+    def path_for(self, sha256: str) -> Path:
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, file: CleanFile) -> bool:
+        if hashlib.sha256(file.content).hexdigest() != file.sha256:
+            raise ValueError("the content does not match its hash")
+        target = self.path_for(file.sha256)
+        try:
+            # A sweep may be deciding about this very file; a fresh mtime makes it too young.
+            os.utime(target)
+        except FileNotFoundError:
+            pass
+        else:
+            return False
+
+        _make_dirs(self._tmp)
+        _make_dirs(target.parent)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=file.sha256[:16], suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(file.content)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return True
+
+    def remove(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def sweep(
+        self, referenced: Callable[[set[str]], set[str]], *, older_than: timedelta
+    ) -> list[str]:
+        cutoff = time.time() - older_than.total_seconds()
+        for path in self._files_in(self._tmp):
+            if _mtime(path) < cutoff:
+                path.unlink(missing_ok=True)
+
+        candidates = {path.name for path in self._stored() if _mtime(path) < cutoff}
+        if not candidates:
+            return []
+        unreferenced = candidates - referenced(set(candidates))
+
+        _make_dirs(self._tmp)
+        removed = []
+        for sha256 in sorted(unreferenced):
+            # Moved aside first, so a put() of the same content either finds no file and writes
+            # one, or refreshed the mtime before the move and gets its file back below.
+            doomed = self._tmp / f"{sha256}.sweep"
+            try:
+                os.replace(self.path_for(sha256), doomed)
+            except FileNotFoundError:
+                continue
+            try:
+                refreshed = doomed.lstat().st_mtime >= cutoff
+            except FileNotFoundError:
+                continue  # another sweep cleared it as an old temp file
+            if refreshed:
+                os.replace(doomed, self.path_for(sha256))
+                continue
+            doomed.unlink(missing_ok=True)
+            removed.append(sha256)
+        return removed
+
+    def _stored(self) -> Iterator[Path]:
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            name = path.name
+            if (
+                _SHA256.fullmatch(name)
+                and path.parent.name == name[2:4]
+                and path.parent.parent.name == name[:2]
+                and _is_file(path)
+            ):
+                yield path
+
+    @staticmethod
+    def _files_in(directory: Path) -> Iterator[Path]:
+        if directory.is_dir():
+            yield from (path for path in directory.iterdir() if _is_file(path))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except FileNotFoundError:
+        # Gone already: as good as new, so nobody tries to remove it.
+        return float("inf")
+
+
+def _make_dirs(path: Path) -> None:
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue  # a concurrent put() made it, and syncs its parent
+        # The new entry must survive a crash as well as the file that will live in it.
+        _fsync_dir(directory.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,99 @@
+"""Anti-spam without third parties: honeypot (in test_nominate), fill time and a rate limit kept
+in the database, so every process of the portal sees the same count."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from app.config import Settings
+from app.main import create_app
+from app.models import Nomination, RateLimitHit
+from tests.factories import form_token, make_open_campaign, post_nomination
+
+
+def client_with(settings: Settings, **changes: object) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=changes)), base_url="http://testserver")
+
+
+@pytest.fixture
+def campaign(session: Session) -> None:
+    make_open_campaign(session)
+
+
+def nominations(session: Session) -> int:
+    session.expire_all()
+    return int(session.exec(select(func.count()).select_from(Nomination)).one())
+
+
+@pytest.fixture
+def limited(settings: Settings, campaign: None) -> Iterator[TestClient]:
+    with client_with(settings, nomination_rate_limit=2) as client:
+        yield client
+
+
+def test_rate_limit_refuses_the_third_nomination_in_an_hour_with_429(
+    limited: TestClient, session: Session
+) -> None:
+    assert post_nomination(limited).status_code == 303
+    assert post_nomination(limited).status_code == 303
+
+    third = post_nomination(limited)
+
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) > 0
+    assert "min." in third.text
+    assert "Enviaste muchas nominaciones" in third.text
+    assert nominations(session) == 2
+
+
+def test_rate_limit_holds_across_app_processes(
+    settings: Settings, limited: TestClient, session: Session
+) -> None:
+    post_nomination(limited)
+    post_nomination(limited)
+    with client_with(settings, nomination_rate_limit=2) as another_process:
+        refused = post_nomination(another_process)
+
+    assert refused.status_code == 429
+    assert nominations(session) == 2
+
+
+def test_rate_limit_does_not_store_client_address(limited: TestClient, session: Session) -> None:
+    post_nomination(limited)
+
+    bucket = session.exec(select(RateLimitHit)).one().bucket
+    assert "testclient" not in bucket
+    assert "127.0.0.1" not in bucket
+
+
+def test_rate_limit_zero_turns_it_off(settings: Settings, campaign: None, session: Session) -> None:
+    with client_with(settings, nomination_rate_limit=0) as client:
+        statuses = [post_nomination(client).status_code for _ in range(4)]
+
+    assert statuses == [303] * 4
+
+
+def test_form_sent_faster_than_a_person_can_is_shown_again(
+    settings: Settings, campaign: None, session: Session
+) -> None:
+    with client_with(settings, form_min_seconds=60) as client:
+        response = post_nomination(client)
+
+    assert response.status_code == 422
+    assert "María Fernanda López Ruiz" in response.text  # what they typed is kept
+    assert nominations(session) == 0
+
+
+def test_form_token_expired_form_comes_back_filled(
+    settings: Settings, campaign: None, session: Session
+) -> None:
+    with client_with(settings, form_max_age_hours=0) as client:
+        token = form_token(client, "youth")
+        response = post_nomination(client, token=token)
+
+    assert response.status_code == 403
+    assert "María Fernanda López Ruiz" in response.text
+    assert 'name="csrf_token"' in response.text
+    assert nominations(session) == 0

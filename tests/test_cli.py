@@ -1,0 +1,133 @@
+"""`python -m app` as an operator runs it, in a subprocess with its own environment."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.db import make_engine
+from app.models import Account, AccountToken, Campaign, Role, Theme
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": settings.secret_key or "",
+        "ENVIRONMENT": "test",
+    }
+    env.pop("DATABASE_URL", None)
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings, app: object) -> Iterator[Session]:
+    engine = make_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+def test_create_user_with_password_stdin_stores_argon2_hash(
+    settings: Settings, db: Session
+) -> None:
+    result = run_cli(
+        settings,
+        "create-user",
+        "Ana@Example.org",
+        "--role",
+        "staff",
+        "--name",
+        "Ana",
+        "--password-stdin",
+        stdin="una frase bastante larga\n",
+    )
+
+    assert result.returncode == 0, result.stderr
+    account = db.exec(select(Account)).one()
+    assert (account.email, account.role, account.name) == ("ana@example.org", Role.staff, "Ana")
+    assert account.password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(account.password_hash, "una frase bastante larga")
+    assert "una frase" not in result.stdout
+
+
+def test_create_user_without_password_prints_one_time_link(settings: Settings, db: Session) -> None:
+    result = run_cli(
+        settings, "create-user", "juez@example.org", "--role", "judge", "--name", "Juez"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "/account/set-password/" in result.stdout
+    token = result.stdout.rsplit("/", 1)[1].strip()
+    stored = db.exec(select(AccountToken)).one()
+    assert stored.token_hash != token  # only a hash of the link is kept
+    assert db.exec(select(Account)).one().password_hash == ""
+
+
+def test_create_user_short_password_is_refused(settings: Settings, db: Session) -> None:
+    result = run_cli(
+        settings,
+        "create-user",
+        "a@example.org",
+        "--role",
+        "admin",
+        "--name",
+        "A",
+        "--password-stdin",
+        stdin="corta\n",
+    )
+
+    assert result.returncode == 1
+    assert "at least 10 characters" in result.stderr
+    assert db.exec(select(Account)).all() == []
+
+
+def test_create_user_twice_is_refused(settings: Settings, db: Session) -> None:
+    args = ("create-user", "a@example.org", "--role", "admin", "--name", "A", "--password-stdin")
+    run_cli(settings, *args, stdin="una frase bastante larga\n")
+
+    again = run_cli(settings, *args, stdin="otra frase bastante larga\n")
+
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_seed_demo_creates_open_campaign_and_prints_credentials(
+    settings: Settings, db: Session
+) -> None:
+    first = run_cli(settings, "seed-demo")
+    second = run_cli(settings, "seed-demo")
+
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert "judge1@demo.integrity-icon.invalid" in first.stdout
+    assert len(db.exec(select(Campaign)).all()) == 1
+    assert sorted(t.slug for t in db.exec(select(Theme)).all()) == ["sustainability", "youth"]
+    assert len(db.exec(select(Account)).all()) == 4
+    password = first.stdout.split("admin@demo.integrity-icon.invalid", 1)[1].split()[0]
+    assert len(password) >= 12
+
+
+def test_migrate_on_current_database_is_a_no_op(settings: Settings, app: object) -> None:
+    result = run_cli(settings, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout

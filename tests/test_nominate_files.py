@@ -1,0 +1,218 @@
+"""Evidence files attached to a nomination: checked by content, cleaned, stored by hash."""
+
+import hashlib
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlmodel import Session, func, select
+
+from app.config import Settings
+from app.models import EvidenceFile, Nomination, Theme
+from app.services.evidence import FileStore
+from tests.factories import form_token, make_open_campaign, nomination_data, post_nomination
+
+PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam Inc."  # Make
+    exif[0x013B] = "Fotógrafa Secreta"  # Artist
+    exif[0x8825] = {1: "N", 2: (19.0, 25.0, 42.0), 3: "W", 4: (99.0, 7.0, 36.0)}  # GPS
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def themes(session: Session) -> tuple[Theme, Theme]:
+    _, youth, sustainability = make_open_campaign(session)
+    return youth, sustainability
+
+
+def stored_files(session: Session) -> list[EvidenceFile]:
+    session.expire_all()
+    return list(session.exec(select(EvidenceFile).order_by(EvidenceFile.position)).all())
+
+
+def files_on_disk(settings: Settings) -> list[str]:
+    root = settings.files_dir
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def nominations(session: Session) -> int:
+    session.expire_all()
+    return int(session.exec(select(func.count()).select_from(Nomination)).one())
+
+
+def test_nomination_with_pdf_and_image_stores_both_by_hash(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    response = post_nomination(
+        client,
+        data=nomination_data(sensitive_consent="yes"),
+        files=[
+            ("evidence", ("oficio.pdf", PDF, "application/pdf")),
+            ("evidence", ("foto.jpg", jpeg_with_gps(), "image/jpeg")),
+        ],
+    )
+
+    assert response.status_code == 303
+    pdf, jpeg = stored_files(session)
+    assert (pdf.content_type, pdf.original_name, pdf.sha256) == (
+        "application/pdf",
+        "oficio.pdf",
+        hashlib.sha256(PDF).hexdigest(),
+    )
+    assert jpeg.content_type == "image/jpeg"
+    store = FileStore(settings.files_dir)
+    for file in (pdf, jpeg):
+        content = store.path_for(file.sha256).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == file.sha256
+        assert not str(store.path_for(file.sha256)).startswith(str(settings.data_dir / "static"))
+    assert session.exec(select(Nomination)).one().sensitive_consent_at is not None
+    assert "2 archivos" in client.get(response.headers["location"]).text
+
+
+def test_nomination_image_is_stored_without_location_or_camera(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    original = jpeg_with_gps()
+    assert b"SpyCam" in original
+
+    post_nomination(
+        client,
+        data=nomination_data(sensitive_consent="yes"),
+        files=[("evidence", ("foto.jpg", original, "image/jpeg"))],
+    )
+
+    [file] = stored_files(session)
+    stored = FileStore(settings.files_dir).path_for(file.sha256).read_bytes()
+    assert b"SpyCam" not in stored
+    assert b"Secreta" not in stored
+    reopened = Image.open(io.BytesIO(stored))
+    assert dict(reopened.getexif()) == {}
+    assert reopened.size == (64, 48)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "declared"),
+    [
+        ("programa.pdf", ELF, "application/pdf"),
+        ("dibujo.svg", SVG, "image/svg+xml"),
+        ("dibujo.png", SVG, "image/png"),
+        ("pagina.pdf", b"<html><body>hola</body></html>", "application/pdf"),
+    ],
+)
+def test_nomination_file_of_wrong_type_is_refused_by_content(
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    themes: tuple[Theme, Theme],
+    name: str,
+    content: bytes,
+    declared: str,
+) -> None:
+    response = post_nomination(
+        client,
+        data=nomination_data(sensitive_consent="yes"),
+        files=[("evidence", (name, content, declared))],
+    )
+
+    assert response.status_code == 422
+    error = response.text.split('id="error-evidence"', 1)[1].split("</p>", 1)[0]
+    assert name in error
+    assert "PDF, JPEG, PNG" in error
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
+def test_nomination_file_over_limit_is_refused_with_413(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    big = b"%PDF-1.4\n" + b"0" * settings.max_file_bytes + b"\n%%EOF\n"
+
+    response = post_nomination(
+        client,
+        data=nomination_data(sensitive_consent="yes"),
+        files=[("evidence", ("grande.pdf", big, "application/pdf"))],
+    )
+
+    assert response.status_code == 413
+    assert "10 MB" in response.text
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
+def test_nomination_too_many_files_is_refused(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    files = [("evidence", (f"f{i}.pdf", PDF + bytes([i]), "application/pdf")) for i in range(6)]
+
+    response = post_nomination(client, data=nomination_data(sensitive_consent="yes"), files=files)
+
+    assert response.status_code == 422
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
+def test_nomination_files_need_express_consent_and_leave_no_orphan(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    response = post_nomination(client, files=[("evidence", ("oficio.pdf", PDF, "application/pdf"))])
+
+    assert response.status_code == 422
+    assert 'id="error-sensitive_consent"' in response.text
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
+def test_nomination_repeated_with_files_stores_one_copy(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    token = form_token(client, "youth")
+    files = [("evidence", ("oficio.pdf", PDF, "application/pdf"))]
+    data = nomination_data(sensitive_consent="yes")
+
+    first = post_nomination(client, data=data, files=files, token=token)
+    second = post_nomination(client, data=data, files=files, token=token)
+
+    assert first.headers["location"] == second.headers["location"]
+    assert len(stored_files(session)) == 1
+    assert len(files_on_disk(settings)) == 1
+
+
+def test_nomination_malformed_multipart_is_a_clear_400(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    client.get("/nominate/youth")
+    response = client.post(
+        "/nominate/youth",
+        content=b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nunterminated',
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
+    )
+
+    assert response.status_code == 400
+    assert "<h1>" in response.text
+    assert nominations(session) == 0
+
+
+def test_nomination_body_declared_too_large_is_refused_before_reading(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    response = client.post(
+        "/nominate/youth",
+        content=b"x" * 100,
+        headers={
+            "content-type": "multipart/form-data; boundary=xyz",
+            "content-length": str(200 * 1024 * 1024),
+        },
+    )
+
+    assert response.status_code == 413
+    assert nominations(session) == 0
