@@ -6,14 +6,16 @@ import sys
 from collections.abc import Sequence
 
 from app.config import Settings, get_settings
-from app.db import make_engine, session_scope
+from app.db import make_engine, refresh_statistics, session_scope
 from app.models import Role, utcnow
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from app.migrate import upgrade
 
-    upgrade(make_engine(settings))
+    engine = make_engine(settings)
+    upgrade(engine)
+    refresh_statistics(engine)
     print("The database schema is up to date.")
     return 0
 
@@ -53,13 +55,17 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     from app.services.demo import seed_demo
+    from app.services.demo_history import seed_past_edition
 
     engine = make_engine(settings)
     with session_scope(engine, write=True) as session:
+        seed_past_edition(session, now=utcnow())
         result = seed_demo(session, now=utcnow())
         session.commit()
     state = "created" if result.created else "already there"
     print(f"Demo campaign {result.campaign.year}: {state}; themes youth and sustainability.")
+    past = f"{settings.base_url.rstrip('/')}/results/{result.campaign.year - 1}"
+    print(f"Last year's edition, published: {past}")
     print("Demo accounts (passwords are new on every run):")
     for email, password, role in result.credentials:
         print(f"  {role:6} {email}  {password}")
@@ -74,8 +80,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.evidence import FileStore
     from app.services.nominations import sweep_orphan_files
 
+    engine = make_engine(settings)
+    refresh_statistics(engine)
     removed = sweep_orphan_files(
-        make_engine(settings), FileStore(settings.files_dir), older_than=timedelta(minutes=10)
+        engine, FileStore(settings.files_dir), older_than=timedelta(minutes=10)
     )
     if removed:
         logging.getLogger("app").info("removed %d orphan file(s)", len(removed))

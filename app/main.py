@@ -1,17 +1,20 @@
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.auth import LoginRequired
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.middleware import PortalMiddleware
-from app.routes import auth, public
+from app.routes import auth, judges, public, results, staff
 from app.templating import STATIC_DIR, Templates, translator
 
 log = logging.getLogger("app")
@@ -44,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
+    app.include_router(results.router)
     app.include_router(auth.router)
+    app.include_router(staff.router)
+    app.include_router(judges.router)
     _install_error_pages(app)
     app.add_middleware(PortalMiddleware, settings=settings)
     return app
@@ -66,6 +72,9 @@ def error_page(
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, LoginRequired):
+            query = urlencode({"next": exc.next_path})
+            return RedirectResponse(f"/login?{query}", status_code=303)
         headers = (
             {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         )

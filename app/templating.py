@@ -51,6 +51,10 @@ class Templates:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         t = translator(request)
+        account = getattr(request.state, "account", None)
+        if account is not None:
+            # A signed-in page may show personal data: never kept by a browser or proxy cache.
+            headers = {**(headers or {}), **NO_STORE}
 
         def form_token(form: str) -> str:
             return csrf.issue_token(
@@ -75,6 +79,7 @@ class Templates:
                 "lang_url": lang_url,
                 "form_token": form_token,
                 "settings": self.settings,
+                "current_account": account,
                 **(context or {}),
             }
         )

@@ -1,6 +1,7 @@
 """Plain functions that make what a test needs; keyword overrides change any field."""
 
 import re
+import secrets
 from datetime import date, timedelta
 from typing import Any
 
@@ -8,7 +9,29 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session
 
-from app.models import Campaign, Theme, utcnow
+from app.auth import SESSION_COOKIE
+from app.models import (
+    Account,
+    Campaign,
+    Candidate,
+    ConflictDeclaration,
+    Criterion,
+    Finalist,
+    JudgeAssignment,
+    Meeting,
+    MeetingFinalist,
+    MeetingStatus,
+    Role,
+    Theme,
+    VettingStatus,
+    utcnow,
+)
+from app.services.accounts import hash_password
+from app.services.auth import start_session
+
+DEFAULT_PASSWORD = "una frase de prueba larga"
+# Hashed once: Argon2 is slow on purpose, and most tests need accounts, not hashing.
+DEFAULT_PASSWORD_HASH = hash_password(DEFAULT_PASSWORD)
 
 
 def make_campaign(session: Session, **overrides: Any) -> Campaign:
@@ -124,3 +147,127 @@ def post_nomination(
     return client.post(
         f"/nominate/{slug}", data=fields, files=files, follow_redirects=False, **kwargs
     )
+
+
+def make_account(session: Session, role: Role = Role.staff, **overrides: Any) -> Account:
+    values: dict[str, Any] = {
+        "email": f"{role}-{secrets.token_hex(4)}@example.org",
+        "name": f"Cuenta {role}",
+        "role": role,
+        "password_hash": DEFAULT_PASSWORD_HASH,
+        **overrides,
+    }
+    account = Account(**values)
+    session.add(account)
+    session.commit()
+    return account
+
+
+def sign_in(client: TestClient, session: Session, account: Account) -> TestClient:
+    """Gives the client a live session of `account`, as a successful login would."""
+    token = start_session(session, account=account, now=utcnow())
+    session.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+    return client
+
+
+def csrf_token_from(page: Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "the page has no form with a csrf_token"
+    return match.group(1)
+
+
+def make_candidate(session: Session, theme: Theme, **overrides: Any) -> Candidate:
+    values: dict[str, Any] = {
+        "campaign_id": theme.campaign_id,
+        "theme_id": theme.id,
+        "name": f"Persona Candidata {secrets.token_hex(2)}",
+        "institution": "Ayuntamiento de Xalapa",
+        "state": "VER",
+        "vetting_status": VettingStatus.cleared,
+        **overrides,
+    }
+    candidate = Candidate(**values)
+    session.add(candidate)
+    session.commit()
+    return candidate
+
+
+def make_finalist(session: Session, theme: Theme, **overrides: Any) -> Finalist:
+    candidate = overrides.pop("candidate", None) or make_candidate(session, theme)
+    values: dict[str, Any] = {
+        "candidate_id": candidate.id,
+        "theme_id": theme.id,
+        "public_name": candidate.name,
+        "public_position": "Directora de Agua Potable",
+        "public_institution": candidate.institution,
+        "citation_es": "Defendió el agua de todos.",
+        "citation_en": "She defended everyone's water.",
+        **overrides,
+    }
+    finalist = Finalist(**values)
+    session.add(finalist)
+    session.commit()
+    return finalist
+
+
+def make_criteria(
+    session: Session, campaign: Campaign, weights: tuple[float, ...] = (1, 1)
+) -> list[Criterion]:
+    criteria = [
+        Criterion(
+            campaign_id=campaign.id,
+            position=i,
+            name_es=f"Criterio {i + 1}",
+            name_en=f"Criterion {i + 1}",
+            weight=weight,
+            scale_min=1,
+            scale_max=5,
+        )
+        for i, weight in enumerate(weights)
+    ]
+    session.add_all(criteria)
+    session.commit()
+    return criteria
+
+
+def make_judge(session: Session, *themes: Theme, **overrides: Any) -> Account:
+    judge = make_account(session, Role.judge, **overrides)
+    session.add_all([JudgeAssignment(account_id=judge.id, theme_id=theme.id) for theme in themes])
+    session.commit()
+    return judge
+
+
+def make_meeting(
+    session: Session, campaign: Campaign, finalists: list[Finalist], **overrides: Any
+) -> Meeting:
+    values: dict[str, Any] = {
+        "campaign_id": campaign.id,
+        "number": 1,
+        "held_on": date.today(),
+        "status": MeetingStatus.open,
+        **overrides,
+    }
+    meeting = Meeting(**values)
+    session.add(meeting)
+    session.flush()
+    session.add_all([MeetingFinalist(meeting_id=meeting.id, finalist_id=f.id) for f in finalists])
+    session.commit()
+    return meeting
+
+
+def declare_conflict(
+    session: Session, judge: Account, finalist: Finalist, **overrides: Any
+) -> ConflictDeclaration:
+    values: dict[str, Any] = {
+        "judge_id": judge.id,
+        "finalist_id": finalist.id,
+        "has_conflict": True,
+        "description": "Trabajamos juntos.",
+        "recorded_by_id": judge.id,
+        **overrides,
+    }
+    declaration = ConflictDeclaration(**values)
+    session.add(declaration)
+    session.commit()
+    return declaration

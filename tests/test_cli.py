@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import make_engine
@@ -119,9 +119,15 @@ def test_seed_demo_creates_open_campaign_and_prints_credentials(
 
     assert first.returncode == second.returncode == 0, first.stderr
     assert "judge1@demo.integrity-icon.invalid" in first.stdout
-    assert len(db.exec(select(Campaign)).all()) == 1
-    assert sorted(t.slug for t in db.exec(select(Theme)).all()) == ["sustainability", "youth"]
-    assert len(db.exec(select(Account)).all()) == 4
+    # This year's campaign, open, and last year's, published (app/services/demo_history.py).
+    assert len(db.exec(select(Campaign)).all()) == 2
+    current = db.exec(select(Campaign).order_by(col(Campaign.year).desc())).first()
+    assert current is not None
+    themes = db.exec(select(Theme).where(Theme.campaign_id == current.id)).all()
+    assert sorted(t.slug for t in themes) == ["sustainability", "youth"]
+    demo = col(Account.email).like("%@demo.integrity-icon.invalid") & (Account.password_hash != "")
+    assert len(db.exec(select(Account).where(demo)).all()) == 4
+    assert "/results/" in first.stdout
     password = first.stdout.split("admin@demo.integrity-icon.invalid", 1)[1].split()[0]
     assert len(password) >= 12
 

@@ -22,10 +22,13 @@ class Account(SQLModel, table=True):
     is_active: bool = True
     locale: str = Field(default="es", max_length=5)
     created_at: datetime = timestamp(default_now=True)
+    last_login_at: datetime | None = timestamp(nullable=True)
+    password_changed_at: datetime | None = timestamp(nullable=True)
 
 
 class TokenPurpose(StrEnum):
     set_password = "set_password"  # noqa: S105 - a purpose, not a password
+    reset_password = "reset_password"  # noqa: S105 - a purpose, not a password
 
 
 class AccountToken(SQLModel, table=True):
@@ -40,3 +43,16 @@ class AccountToken(SQLModel, table=True):
     expires_at: datetime = timestamp()
     used_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = timestamp(default_now=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored here."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp(default_now=True)
+    last_seen_at: datetime = timestamp(default_now=True)
+    ended_at: datetime | None = timestamp(nullable=True)

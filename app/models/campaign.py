@@ -24,6 +24,9 @@ class Campaign(SQLModel, table=True):
     deliberation_on: date
     results_on: date
     created_at: datetime = timestamp(default_now=True)
+    winners_per_theme: int = 1
+    # Set by the staff action that makes /finalists public; None until then.
+    finalists_announced_at: datetime | None = timestamp(nullable=True)
 
 
 class Theme(SQLModel, table=True):

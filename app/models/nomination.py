@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import enum_field, timestamp
@@ -79,7 +79,10 @@ class NominationStatus(StrEnum):
 
 class Nomination(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_nomination_theme_id_status", "theme_id", "status"),
+        # The staff queue and dashboard filter and count by these (measured on 100,000 rows).
+        Index("ix_nomination_theme_status_candidate", "theme_id", "status", "candidate_id"),
+        Index("ix_nomination_theme_id_state", "theme_id", "state"),
+        Index("ix_nomination_search_text_id", "search_text", "id"),
         Index("ix_nomination_submitted_at", "submitted_at"),
     )
 
@@ -90,6 +93,11 @@ class Nomination(SQLModel, table=True):
     submission_key: str = Field(max_length=64, unique=True)
     theme_id: int = Field(foreign_key="theme.id")
     status: NominationStatus = enum_field(NominationStatus, default=NominationStatus.received)
+    # Why staff found it not eligible; required for that status and kept after.
+    status_reason: str = Field(default="", sa_type=Text)
+    candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
+    # Nominee's name and institution folded (lower case, no accents) for the staff queue's search.
+    search_text: str = Field(default="", max_length=450)
     locale: str = Field(default="es", max_length=5)
 
     nominee_name: str = Field(max_length=200)
@@ -136,4 +144,16 @@ class EvidenceFile(SQLModel, table=True):
     content_type: str = Field(max_length=40)
     size: int
     original_name: str = Field(max_length=200)
+    created_at: datetime = timestamp(default_now=True)
+
+
+class NominationNote(SQLModel, table=True):
+    """A dated note staff leave on a nomination while screening it."""
+
+    __tablename__ = "nomination_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nomination_id: int = Field(foreign_key="nomination.id", index=True)
+    author_id: int = Field(foreign_key="account.id")
+    body: str = Field(sa_type=Text)
     created_at: datetime = timestamp(default_now=True)

@@ -1,10 +1,15 @@
 """Reading form bodies for the route modules, with the limits of app.body."""
 
-from fastapi import Request
+from datetime import timedelta
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from app import csrf
 from app.body import BodyError, FormBody, read_form
-from app.errors import DomainError
+from app.errors import DomainError, PermissionDenied
 from app.i18n import N_
+from app.models import utcnow
 
 BODY_MESSAGES = {
     "too_large": N_("Your nomination is too large: attach at most %(mb)s MB of files in all."),
@@ -46,3 +51,50 @@ async def form_body(
 async def text_form_body(request: Request) -> FormBody:
     """A form without files: small and text only."""
     return await form_body(request, max_files=0, max_file_bytes=0, max_total_bytes=64 * 1024)
+
+
+# Forms of the signed-in areas share one CSRF form name: their token is bound to the browser's
+# CSRF cookie, and SameSite cookies already keep other sites' posts out.
+SIGNED_IN_FORM = "signed-in"
+
+
+def verify_csrf(request: Request, body: FormBody, form: str = SIGNED_IN_FORM) -> None:
+    settings = request.app.state.settings
+    tokens = [value for name, value in body.fields if name == "csrf_token"]
+    try:
+        csrf.check_token(
+            settings.signing_key,
+            cookie=request.state.csrf_cookie_sent,
+            form=form,
+            token=tokens[0] if len(tokens) == 1 else None,
+            now=utcnow(),
+            max_age=timedelta(hours=settings.form_max_age_hours),
+        )
+    except csrf.CsrfError as error:
+        raise PermissionDenied(
+            N_("This form could not be verified. Reload the page and try again.")
+        ) from error
+
+
+async def verified_form(request: Request) -> FormBody:
+    """A text form of the signed-in areas, its CSRF token checked."""
+    body = await text_form_body(request)
+    verify_csrf(request, body)
+    return body
+
+
+async def verified_upload_form(request: Request) -> FormBody:
+    """Like verified_form, with files (a photo, say) under the evidence limits."""
+    settings = request.app.state.settings
+    body = await form_body(
+        request,
+        max_files=settings.max_files,
+        max_file_bytes=settings.max_file_bytes,
+        max_total_bytes=settings.max_upload_bytes,
+    )
+    verify_csrf(request, body)
+    return body
+
+
+VerifiedForm = Annotated[FormBody, Depends(verified_form)]
+VerifiedUploadForm = Annotated[FormBody, Depends(verified_upload_form)]

@@ -1,49 +1,73 @@
+"""Accounts of staff, admins and judges: passwords, one-time links, invitations and roles."""
+
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
-from sqlmodel import Session, select
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.i18n import N_
+from app.mailer import render_mail
 from app.models import Account, AccountToken, Role, TokenPurpose
+from app.services import audit
+from app.services.auth import end_all_sessions
+from app.services.mail import queue_mail
 
 MIN_PASSWORD_LENGTH = 10
 SET_PASSWORD_LIFETIME = timedelta(days=7)
+RESET_PASSWORD_LIFETIME = timedelta(hours=1)
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+ROLE_LABELS = {
+    Role.staff: N_("Staff"),
+    Role.admin: N_("Administrator"),
+    Role.judge: N_("Judge"),
+}
+LINK_NOT_VALID = N_("This link is not valid any more. Ask the campaign team for a new one.")
 _hasher = PasswordHasher()
-# A short list of the passwords people choose most; a longer one arrives with the login pages.
-COMMON_PASSWORDS = frozenset(
-    {
-        "1234567890",
-        "12345678910",
-        "0123456789",
-        "qwertyuiop",
-        "password123",
-        "contraseña",
-        "contrasena",
-        "contraseña1",
-        "contrasena123",
-        "iloveyou12",
-        "administrador",
-        "passw0rd123",
-        "qwerty1234",
-        "1q2w3e4r5t",
-        "abc1234567",
-        "mexico2024",
-        "mexico2025",
-        "mexico2026",
-        "1111111111",
-        "0000000000",
-        "password1234",
-        "integrityicon",
-    }
-)
+
+
+def _load_common_passwords(path: Path) -> frozenset[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
+
+
+COMMON_PASSWORDS = _load_common_passwords(COMMON_PASSWORDS_FILE)
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches; an account without a password is checked against a dummy
+    hash, so the answer takes as long as for a real one."""
+    try:
+        matches = _hasher.verify(password_hash or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return matches and bool(password_hash)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True for a hash made with weaker parameters than today's (upgraded at the next login)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return False
 
 
 def check_password_rules(password: str) -> None:
@@ -51,12 +75,46 @@ def check_password_rules(password: str) -> None:
         raise InvalidInput(
             N_("The password must have at least %(count)s characters."), count=MIN_PASSWORD_LENGTH
         )
-    if password.lower() in COMMON_PASSWORDS:
+    if password.strip().lower() in COMMON_PASSWORDS:
         raise InvalidInput(N_("This password is among the most common ones; choose another."))
+
+
+def set_password(session: Session, *, account: Account, password: str, now: datetime) -> None:
+    """A new password, checked against the rules; every session of the account ends."""
+    check_password_rules(password)
+    account.password_hash = hash_password(password)
+    account.password_changed_at = now
+    session.add(account)
+    assert account.id is not None
+    end_all_sessions(session, account_id=account.id, now=now)
+    session.flush()
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, *, account: Account, purpose: TokenPurpose, lifetime: timedelta, now: datetime
+) -> str:
+    """A one-time link token; only its hash is stored."""
+    assert account.id is not None
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AccountToken(
+            account_id=account.id,
+            purpose=purpose,
+            token_hash=_token_hash(token),
+            expires_at=now + lifetime,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return token
+
+
+def set_password_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/account/set-password/{token}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +131,7 @@ def create_account(
     role: Role,
     password: str | None,
     now: datetime,
+    locale: str = "es",
 ) -> NewAccount:
     """An account with a password, or one that gets a one-time link to choose it."""
     email = email.strip().lower()
@@ -85,24 +144,21 @@ def create_account(
         name=name.strip(),
         role=role,
         password_hash=hash_password(password) if password is not None else "",
+        locale=locale,
         created_at=now,
+        password_changed_at=now if password is not None else None,
     )
     session.add(account)
     session.flush()
     token = None
     if password is None:
-        assert account.id is not None
-        token = secrets.token_urlsafe(32)
-        session.add(
-            AccountToken(
-                account_id=account.id,
-                purpose=TokenPurpose.set_password,
-                token_hash=_token_hash(token),
-                expires_at=now + SET_PASSWORD_LIFETIME,
-                created_at=now,
-            )
+        token = issue_token(
+            session,
+            account=account,
+            purpose=TokenPurpose.set_password,
+            lifetime=SET_PASSWORD_LIFETIME,
+            now=now,
         )
-        session.flush()
     return NewAccount(account=account, set_password_token=token)
 
 
@@ -119,7 +175,7 @@ def _valid_token(session: Session, *, token: str, now: datetime) -> AccountToken
             select(AccountToken).where(AccountToken.token_hash == _token_hash(token))
         ).first()
     if found is None or found.used_at is not None or found.expires_at <= now:
-        raise NotFound(N_("This link is not valid any more. Ask the campaign team for a new one."))
+        raise NotFound(LINK_NOT_VALID)
     return found
 
 
@@ -127,19 +183,137 @@ def account_for_token(session: Session, *, token: str, now: datetime) -> Account
     """The account a one-time link was made for, while the link is unused and unexpired."""
     account = session.get(Account, _valid_token(session, token=token, now=now).account_id)
     if account is None or not account.is_active:
-        raise NotFound(N_("This link is not valid any more. Ask the campaign team for a new one."))
+        raise NotFound(LINK_NOT_VALID)
     return account
 
 
 def set_password_with_token(
-    session: Session, *, token: str, password: str, now: datetime
+    session: Session, *, token: str, password: str, now: datetime, client_hash: str = ""
 ) -> Account:
-    """Sets the password of the link's account and spends the link."""
+    """Sets the password of the link's account and spends the link, with every other open link
+    of the account; whoever was signed in as this account is signed out."""
     link = _valid_token(session, token=token, now=now)
     account = account_for_token(session, token=token, now=now)
-    check_password_rules(password)
-    account.password_hash = hash_password(password)
-    link.used_at = now
-    session.add_all([account, link])
+    set_password(session, account=account, password=password, now=now)
+    session.execute(
+        update(AccountToken)
+        .where(col(AccountToken.account_id) == account.id, col(AccountToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    audit.record(
+        session,
+        actor=account,
+        action="password.set",
+        object_type="account",
+        object_id=account.id,
+        after={"purpose": str(link.purpose)},
+        client_hash=client_hash,
+    )
+    session.flush()
+    return account
+
+
+# Administration of accounts (/staff/users).
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.exec(select(Account).order_by(col(Account.name), col(Account.id))).all())
+
+
+def invite_account(
+    session: Session,
+    *,
+    actor: Account,
+    email: str,
+    name: str,
+    role: Role,
+    locale: str,
+    now: datetime,
+    base_url: str,
+) -> Account:
+    """An account without a password; its one-time link to choose one goes out by e-mail."""
+    new = create_account(
+        session, email=email, name=name, role=role, password=None, now=now, locale=locale
+    )
+    account = new.account
+    assert new.set_password_token is not None
+    subject, body = render_mail(
+        "invitation",
+        account.locale,
+        person=account.name,
+        inviter=actor.name,
+        role=ROLE_LABELS[account.role],
+        link=set_password_link(base_url, new.set_password_token),
+        login_url=f"{base_url.rstrip('/')}/login",
+        days=SET_PASSWORD_LIFETIME.days,
+    )
+    queue_mail(session, to=account.email, subject=subject, body=body)
+    audit.record(
+        session,
+        actor=actor,
+        action="account.invited",
+        object_type="account",
+        object_id=account.id,
+        after={"role": str(account.role), "is_active": account.is_active},
+    )
+    session.flush()
+    return account
+
+
+def _get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def change_role(
+    session: Session, *, actor: Account, account_id: int, role: Role, now: datetime
+) -> Account:
+    """A new role takes effect at once: the account's sessions end, so it signs in again."""
+    account = _get_account(session, account_id)
+    if account.id == actor.id and role is not Role.admin:
+        raise PermissionDenied(N_("You cannot remove your own administrator role."))
+    if account.role == role:
+        return account
+    before = {"role": str(account.role)}
+    account.role = role
+    session.add(account)
+    end_all_sessions(session, account_id=account_id, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="account.role_changed",
+        object_type="account",
+        object_id=account_id,
+        before=before,
+        after={"role": str(role)},
+    )
+    session.flush()
+    return account
+
+
+def set_active(
+    session: Session, *, actor: Account, account_id: int, active: bool, now: datetime
+) -> Account:
+    """Deactivating signs the account out everywhere at once; reactivating lets it sign in."""
+    account = _get_account(session, account_id)
+    if account.id == actor.id and not active:
+        raise PermissionDenied(N_("You cannot deactivate your own account."))
+    if account.is_active == active:
+        return account
+    account.is_active = active
+    session.add(account)
+    if not active:
+        end_all_sessions(session, account_id=account_id, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="account.reactivated" if active else "account.deactivated",
+        object_type="account",
+        object_id=account_id,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
     session.flush()
     return account

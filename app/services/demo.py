@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from app.i18n import TIMEZONE
 from app.models import Account, Campaign, Role, Theme
 from app.services.accounts import create_account, set_demo_password
+from app.services.rubric import seed_demo_criteria
 
 DEMO_ACCOUNTS = (
     ("admin@demo.integrity-icon.invalid", "Ana Administradora (demo)", Role.admin),
@@ -30,7 +31,8 @@ def _at(day: datetime, hour: int, minute: int = 0) -> datetime:
 
 
 def seed_demo(session: Session, *, now: datetime) -> DemoResult:
-    """Creates this year's demo campaign if it is missing; demo accounts get fresh passwords."""
+    """Creates this year's demo campaign and its rubric if they are missing; demo accounts get
+    fresh passwords."""
     local = now.astimezone(TIMEZONE)
     campaign = session.exec(select(Campaign).where(Campaign.year == local.year)).first()
     created = campaign is None
@@ -118,6 +120,8 @@ def seed_demo(session: Session, *, now: datetime) -> DemoResult:
                 ),
             ]
         )
+    session.flush()
+    seed_demo_criteria(session, campaign=campaign)
     credentials = []
     for email, name, role in DEMO_ACCOUNTS:
         password = secrets.token_urlsafe(12)

@@ -11,10 +11,12 @@ from app.errors import NotFound, PermissionDenied
 from app.forms.nomination import NominationForm
 from app.i18n import N_, Translator
 from app.mailer import render_mail
-from app.models import EvidenceFile, Nomination, Theme
+from app.models import EvidenceFile, Finalist, Nomination, Theme
 from app.services.campaigns import ThemeView
 from app.services.evidence import CleanFile, FileStore
 from app.services.mail import queue_mail
+from app.services.publishing import published_photo_hashes
+from app.services.search import fold
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def submit_nomination(
         privacy_consent_at=now,
         sensitive_consent_at=now if files else None,
         submitted_at=now,
+        search_text=fold(f"{form.nominee_name} {form.nominee_institution}")[:450],
     )
     session.add(nomination)
     session.flush()
@@ -116,9 +119,12 @@ def sweep_orphan_files(engine: Engine, store: FileStore, *, older_than: timedelt
     crash between writing its files and committing; recent ones may still be committing."""
 
     def referenced(candidates: set[str]) -> set[str]:
+        # Evidence files and finalists' photos share the store.
         with Session(engine) as session:
-            query = select(EvidenceFile.sha256).where(col(EvidenceFile.sha256).in_(candidates))
-            return set(session.exec(query).all())
+            evidence = select(EvidenceFile.sha256).where(col(EvidenceFile.sha256).in_(candidates))
+            photos = select(Finalist.photo_sha256).where(col(Finalist.photo_sha256).in_(candidates))
+            kept = set(session.exec(evidence).all()) | set(session.exec(photos).all())
+            return kept | published_photo_hashes(session, among=candidates - kept)
 
     return store.sweep(referenced, older_than=older_than)
 

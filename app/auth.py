@@ -1,0 +1,89 @@
+"""Who is signed in, and the role checks each router declares once.
+
+Anonymous visitors of a protected page are sent to /login (303 with ?next=); a signed-in
+account without the role gets 403, and the refusal is written to the audit trail.
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.db import WRITE
+from app.deps import SessionDep
+from app.errors import DomainError, PermissionDenied
+from app.i18n import N_
+from app.models import Account, Role, utcnow
+from app.services import audit
+from app.services.auth import find_signed_in, touch_session
+
+SESSION_COOKIE = "ii_session"
+
+
+class LoginRequired(DomainError):
+    """Turned into a redirect to the login page by app.main."""
+
+    status_code = 303
+    default_message = N_("Please sign in to continue.")
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__()
+        self.next_path = next_path
+
+
+def get_current_account(request: Request, session: SessionDep) -> Account | None:
+    if hasattr(request.state, "account"):
+        return request.state.account
+    token = request.cookies.get(SESSION_COOKIE, "")
+    now = utcnow()
+    signed_in = find_signed_in(session, token=token, now=now) if token else None
+    if signed_in and signed_in.needs_touch:
+        if request.method in ("GET", "HEAD"):
+            # Its own short write transaction, so the page's own transaction stays read-only.
+            engine = session.get_bind().engine.execution_options(**WRITE)
+            with Session(engine) as toucher:
+                touch_session(toucher, session_id=signed_in.session_id, now=now)
+                toucher.commit()
+        else:
+            # A POST's transaction already holds SQLite's write lock (app.db.WRITE): a second
+            # connection would wait for it until the busy timeout. Touch in the same one.
+            touch_session(session, session_id=signed_in.session_id, now=now)
+    request.state.account = signed_in.account if signed_in else None
+    request.state.session_id = signed_in.session_id if signed_in else None
+    return request.state.account
+
+
+CurrentAccountOrNone = Annotated[Account | None, Depends(get_current_account)]
+
+
+def require_role(*roles: Role) -> Callable[..., Account]:
+    """A router dependency: the signed-in account, if it has one of `roles`."""
+
+    def dependency(request: Request, session: SessionDep, account: CurrentAccountOrNone) -> Account:
+        if account is None:
+            path = request.url.path
+            raise LoginRequired(path if request.method == "GET" else "/")
+        if account.role not in roles:
+            audit.record(
+                session,
+                actor=account,
+                action="access.denied",
+                object_type="url",
+                object_id=request.url.path[:40],
+                after={"method": request.method, "path": request.url.path},
+            )
+            session.commit()
+            raise PermissionDenied()
+        return account
+
+    return dependency
+
+
+def current_account(request: Request) -> Account:
+    """The account a router's require_role dependency already checked."""
+    account: Account = request.state.account
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]

@@ -1,0 +1,23 @@
+"""What the staff forms about finalists may contain."""
+
+from pydantic import Field
+
+from app.forms.candidates import RowId, StaffForm
+from app.forms.text import Checkbox, Line, Text
+
+CITATION_MAX = 2000
+
+
+class ChooseFinalistForm(StaffForm):
+    candidate_id: RowId
+
+
+class FinalistProfileForm(StaffForm):
+    """The public profile, shown once finalists are announced; the photo comes as a file."""
+
+    public_name: Line = Field(min_length=1, max_length=200)
+    public_position: Line = Field("", max_length=200)
+    public_institution: Line = Field("", max_length=200)
+    citation_es: Text = Field("", max_length=CITATION_MAX)
+    citation_en: Text = Field("", max_length=CITATION_MAX)
+    remove_photo: Checkbox = False

@@ -1,0 +1,118 @@
+"""/judges/conflicts: the judge declares, for each finalist of their themes, whether they have a
+conflict of interest. Conflicts recorded by staff are shown and cannot be changed here."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.auth import CurrentAccount
+from app.deps import SessionDep, TemplatesDep, TranslatorDep
+from app.errors import InvalidInput
+from app.forms.errors import FormErrors, collect
+from app.forms.text import Text
+from app.models import Account, Campaign, utcnow
+from app.routes.forms import VerifiedForm
+from app.services import conflicts, rubric
+from app.templating import Templates
+
+router = APIRouter()
+
+
+class DeclarationForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: Literal["none", "conflict"]
+    description: Text = Field(default="", max_length=conflicts.MAX_DESCRIPTION)
+
+
+def _page(
+    request: Request,
+    templates: Templates,
+    session: SessionDep,
+    campaign: Campaign,
+    judge: Account,
+    *,
+    failed: int | None = None,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    assert campaign.id is not None and judge.id is not None
+    entries = conflicts.judge_finalists(session, judge_id=judge.id, campaign_id=campaign.id)
+    return templates.render(
+        request,
+        "judges/conflicts.html",
+        {
+            "campaign": campaign,
+            "entries": entries,
+            "missing": sum(1 for entry in entries if entry.declaration is None),
+            # The finalist whose form was sent with errors, and what was typed in it.
+            "failed": failed,
+            "values": values or {},
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/conflicts")
+def conflicts_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, account: CurrentAccount
+) -> Response:
+    campaign = rubric.current_campaign(session)
+    return _page(request, templates, session, campaign, account)
+
+
+@router.post("/conflicts/{finalist_id}")
+def declare(
+    request: Request,
+    finalist_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    campaign = rubric.current_campaign(session)
+    assert campaign.id is not None
+    # 404 outside the judge's themes and 403 for a staff-recorded conflict, whatever was sent.
+    conflicts.finalist_to_declare(
+        session, judge=account, campaign_id=campaign.id, finalist_id=finalist_id
+    )
+    values = {name: value for name, value in body.fields if name != "csrf_token"}
+    errors = FormErrors()
+    form = None
+    try:
+        form = DeclarationForm.model_validate(values)
+    except ValidationError as error:
+        collect(error, t, errors)
+    if form is not None:
+        try:
+            conflicts.declare(
+                session,
+                judge=account,
+                campaign_id=campaign.id,
+                finalist_id=finalist_id,
+                has_conflict=form.answer == "conflict",
+                description=form.description,
+                now=utcnow(),
+            )
+        except InvalidInput as error:
+            errors.add("description", t(error.message, **error.params))
+    if errors:
+        session.rollback()
+        return _page(
+            request,
+            templates,
+            session,
+            campaign,
+            account,
+            failed=finalist_id,
+            values=values,
+            errors=errors,
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/judges/conflicts#finalist-{finalist_id}", status_code=303)

@@ -1,0 +1,140 @@
+"""Public pages of what staff published: /finalists, /results and its editions, revisions and
+winners' pages, the open data (JSON, CSV) and the photos of published profiles.
+
+Only published things are reachable here: before its staff action a page shows the stage the
+campaign is in, and anything else unpublished is a 404 (app/services/publishing.py).
+"""
+
+import json
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.deps import SessionDep, SettingsDep, TemplatesDep
+from app.i18n import TIMEZONE
+from app.models import utcnow
+from app.services import publishing
+from app.services.evidence import FileStore
+from app.services.publishing import RevisionView, StageView
+
+router = APIRouter()
+
+
+def _today() -> date:
+    return utcnow().astimezone(TIMEZONE).date()
+
+
+def _edition(request: Request, templates: TemplatesDep, view: RevisionView) -> Response:
+    return templates.render(
+        request,
+        "results/edition.html",
+        {"view": view, "photo_src": publishing.photo_path, "preview": False},
+    )
+
+
+def _stage(request: Request, templates: TemplatesDep, view: StageView, *, page: str) -> Response:
+    return templates.render(request, "results/stage.html", {"view": view, "page": page})
+
+
+@router.get("/finalists")
+def finalists(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    view = publishing.finalists_page(session, today=_today())
+    if isinstance(view, StageView):
+        return _stage(request, templates, view, page="finalists")
+    return templates.render(
+        request,
+        "results/finalists.html",
+        {"view": view, "photo_src": publishing.photo_path, "preview": False},
+    )
+
+
+@router.get("/results")
+def results(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    view = publishing.results_page(session, year=None, today=_today())
+    if isinstance(view, StageView):
+        return _stage(request, templates, view, page="results")
+    return _edition(request, templates, view)
+
+
+# The open-data routes come before /results/{year}, whose parameter would otherwise take
+# "2025.json" and refuse it as a year.
+@router.get("/results/{year}.json")
+def results_json(year: int, session: SessionDep, settings: SettingsDep) -> Response:
+    view = publishing.edition_revision(session, year=year, number=None)
+    data = publishing.results_json(view, base_url=settings.base_url)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        # Open data: any site may read it.
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/results/{year}.csv")
+def results_csv(year: int, session: SessionDep, settings: SettingsDep) -> Response:
+    view = publishing.edition_revision(session, year=year, number=None)
+    text = publishing.results_csv(view, base_url=settings.base_url)
+    return Response(
+        # A byte-order mark, so spreadsheet programs read the accents as UTF-8.
+        "\ufeff" + text,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="integrity-icon-{year}-results.csv"',
+        },
+    )
+
+
+@router.get("/results/{year}")
+def edition(request: Request, year: int, session: SessionDep, templates: TemplatesDep) -> Response:
+    view = publishing.results_page(session, year=year, today=_today())
+    if isinstance(view, StageView):
+        return _stage(request, templates, view, page="results")
+    return _edition(request, templates, view)
+
+
+@router.get("/results/{year}/revisions/{number}")
+def revision(
+    request: Request, year: int, number: int, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    view = publishing.edition_revision(session, year=year, number=number)
+    return _edition(request, templates, view)
+
+
+@router.get("/results/{year}/winners/{finalist_id}")
+def winner(
+    request: Request,
+    year: int,
+    finalist_id: int,
+    session: SessionDep,
+    templates: TemplatesDep,
+) -> Response:
+    view = publishing.winner_page(session, year=year, finalist_id=finalist_id)
+    return templates.render(
+        request,
+        "results/winner.html",
+        {"view": view, "photo_src": publishing.photo_path},
+    )
+
+
+@router.get("/media/finalists/{finalist_id}.jpg")
+def finalist_photo(
+    finalist_id: int, session: SessionDep, settings: SettingsDep, v: str = ""
+) -> Response:
+    photo = publishing.public_photo(
+        session, store=FileStore(settings.files_dir), finalist_id=finalist_id, version=v[:64]
+    )
+    versioned = bool(v) and photo.sha256.startswith(v)
+    return Response(
+        photo.content,
+        media_type=photo.content_type,
+        headers={
+            # The address names the photo's hash, so a new photo gets a new address.
+            "Cache-Control": "public, max-age=31536000, immutable"
+            if versioned
+            else "public, max-age=3600",
+            "ETag": f'"{photo.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="finalist-{finalist_id}.jpg"',
+        },
+    )

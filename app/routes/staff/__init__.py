@@ -1,0 +1,44 @@
+"""The staff area, /staff: one audience, one module per part of the work.
+
+Every route here needs a signed-in staff member or admin (checked once, on this router);
+admin-only parts add their own check on their sub-router.
+"""
+
+from fastapi import APIRouter, Depends
+
+from app.auth import require_role
+from app.models import Role
+from app.routes.staff import (
+    arco,
+    audit,
+    candidates,
+    criteria,
+    dashboard,
+    exports,
+    finalists,
+    meetings,
+    nominations,
+    panel,
+    publishing,
+    results,
+    users,
+)
+
+router = APIRouter(prefix="/staff", dependencies=[Depends(require_role(Role.staff, Role.admin))])
+router.add_api_route("", dashboard.show_dashboard, methods=["GET"])
+for module in (
+    dashboard,
+    nominations,
+    candidates,
+    finalists,
+    criteria,
+    panel,
+    meetings,
+    results,
+    publishing,
+    exports,
+    arco,
+    users,
+    audit,
+):
+    router.include_router(module.router)

@@ -1,0 +1,345 @@
+"""Candidates: nominations grouped by person, suggested matches, merging and splitting, vetting."""
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.auth import CurrentAccount
+from app.deps import SessionDep, TemplatesDep, TranslatorDep
+from app.errors import NotFound
+from app.forms.candidates import (
+    AddNominationForm,
+    CreateCandidateForm,
+    GroupForm,
+    MergeForm,
+    form_values,
+    validate,
+    validate_check,
+    validate_status,
+)
+from app.forms.errors import FormErrors
+from app.i18n import N_, TIMEZONE, Translator
+from app.models import MEXICAN_STATES, utcnow
+from app.routes.forms import VerifiedForm
+from app.services import candidates, vetting
+from app.services.candidates import Refused
+from app.templating import Templates, translator
+
+router = APIRouter()
+
+NO_CANDIDATE = N_("There is no candidate with this number.")
+
+
+def _id(raw: str, message: str = NO_CANDIDATE) -> int:
+    """A number from the path; anything else names nothing (404, not 422)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise NotFound(message)
+    return int(raw)
+
+
+def _list_params(request: Request) -> tuple[str | None, int]:
+    """The list's theme and page, from the query string; a bad value means no filter."""
+    theme = request.query_params.get("theme", "").strip()
+    raw_page = request.query_params.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1
+    return (theme if 0 < len(theme) <= 40 else None), max(page, 1)
+
+
+def _list_query(theme: str | None, page: int) -> str:
+    query = urlencode([(k, v) for k, v in (("theme", theme), ("page", page)) if v and v != 1])
+    return f"?{query}" if query else ""
+
+
+def _today() -> str:
+    return utcnow().astimezone(TIMEZONE).date().isoformat()
+
+
+def _refusal(refused: Refused, t: Translator, errors: FormErrors) -> None:
+    message = t(refused.message, **refused.params)
+    if refused.field:
+        errors.add(refused.field, message)
+    else:
+        errors.general.append(message)
+
+
+def _list_page(
+    request: Request,
+    templates: Templates,
+    session: Session,
+    *,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    theme, page = _list_params(request)
+    overview = candidates.candidates_overview(session, theme_slug=theme, page=page)
+    return templates.render(
+        request,
+        "staff/candidates/list.html",
+        {
+            "overview": overview,
+            "states": MEXICAN_STATES,
+            "query": _list_query(overview.theme.slug if overview.theme else None, overview.page),
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/candidates")
+def candidate_list(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    return _list_page(request, templates, session)
+
+
+@router.post("/candidates")
+def create_candidate(
+    request: Request,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    form, errors = validate(
+        CreateCandidateForm, form_values(body), t, bad_encoding=body.bad_encoding
+    )
+    if form is not None:
+        try:
+            candidates.create_candidate(
+                session,
+                actor=account,
+                nomination_id=form.nomination_id,
+                with_nomination_id=form.with_nomination_id,
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _list_page(request, templates, session, errors=errors, status_code=422)
+    session.commit()
+    theme, page = _list_params(request)
+    return RedirectResponse(
+        f"/staff/candidates{_list_query(theme, page)}#ungrouped", status_code=303
+    )
+
+
+@router.post("/candidates/group")
+def group_nomination(
+    request: Request,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """From the list: a nomination joins the candidate suggested for it."""
+    form, errors = validate(GroupForm, form_values(body), t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            candidates.add_nomination(
+                session,
+                actor=account,
+                candidate_id=form.candidate_id,
+                nomination_id=form.nomination_id,
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _list_page(request, templates, session, errors=errors, status_code=422)
+    session.commit()
+    theme, page = _list_params(request)
+    return RedirectResponse(
+        f"/staff/candidates{_list_query(theme, page)}#ungrouped", status_code=303
+    )
+
+
+def _detail_page(
+    request: Request,
+    templates: Templates,
+    session: Session,
+    candidate_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    page = vetting.candidate_page(session, candidate_id=candidate_id)
+    candidate = page.detail.candidate
+    t = translator(request)
+    defaults = {
+        "checked_on": _today(),
+        "status": candidate.vetting_status.value,
+        "vetting_note": candidate.vetting_note,
+    }
+    return templates.render(
+        request,
+        "staff/candidates/detail.html",
+        {
+            "page": page,
+            "detail": page.detail,
+            "candidate": candidate,
+            "vetting": page.vetting,
+            "states": MEXICAN_STATES,
+            "today": _today(),
+            "kind_labels": vetting.CHECK_KIND_LABELS,
+            "result_labels": vetting.CHECK_RESULT_LABELS,
+            "kind_options": [(k.value, t(v)) for k, v in vetting.CHECK_KIND_LABELS.items()],
+            "result_options": [(k.value, t(v)) for k, v in vetting.CHECK_RESULT_LABELS.items()],
+            "status_options": [(k.value, t(v)) for k, v in vetting.STATUS_LABELS.items()],
+            "values": {**defaults, **(values or {})},
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/candidates/{candidate_id}")
+def show_candidate(
+    request: Request, candidate_id: str, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    return _detail_page(request, templates, session, _id(candidate_id))
+
+
+@router.post("/candidates/{candidate_id}/nominations")
+def add_nomination(
+    request: Request,
+    candidate_id: str,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    number = _id(candidate_id)
+    values = form_values(body)
+    form, errors = validate(AddNominationForm, values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            candidates.add_nomination(
+                session, actor=account, candidate_id=number, nomination_id=form.nomination_id
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _detail_page(
+            request, templates, session, number, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/merge")
+def merge_candidate(
+    request: Request,
+    candidate_id: str,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """Merges the chosen other candidate into this one."""
+    number = _id(candidate_id)
+    values = form_values(body)
+    form, errors = validate(MergeForm, values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            candidates.merge_candidates(
+                session, actor=account, target_id=number, source_id=form.other_id
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _detail_page(
+            request, templates, session, number, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/nominations/{nomination_id}/detach")
+def detach_nomination(
+    request: Request,
+    candidate_id: str,
+    nomination_id: str,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    number = _id(candidate_id)
+    nomination = _id(nomination_id, N_("This nomination is not grouped in this candidate."))
+    errors = FormErrors()
+    try:
+        kept = candidates.detach_nomination(
+            session, actor=account, candidate_id=number, nomination_id=nomination
+        )
+    except Refused as refused:
+        session.rollback()
+        _refusal(refused, t, errors)
+        return _detail_page(request, templates, session, number, errors=errors, status_code=422)
+    session.commit()
+    if kept is None:
+        return RedirectResponse("/staff/candidates#ungrouped", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/checks")
+def add_check(
+    request: Request,
+    candidate_id: str,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    number = _id(candidate_id)
+    values = form_values(body)
+    today = utcnow().astimezone(TIMEZONE).date()
+    form, errors = validate_check(values, t, today=today, bad_encoding=body.bad_encoding)
+    if form is None:
+        return _detail_page(
+            request, templates, session, number, values=values, errors=errors, status_code=422
+        )
+    vetting.add_check(session, actor=account, candidate_id=number, form=form)
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{number}#vetting", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/vetting")
+def set_vetting_status(
+    request: Request,
+    candidate_id: str,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    number = _id(candidate_id)
+    values = form_values(body)
+    form, errors = validate_status(values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            vetting.set_status(
+                session,
+                actor=account,
+                candidate_id=number,
+                status=form.status,
+                note=form.vetting_note,
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _detail_page(
+            request, templates, session, number, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{number}#vetting", status_code=303)

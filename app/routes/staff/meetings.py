@@ -1,0 +1,280 @@
+"""/staff/meetings: deliberation meetings, their scope and their status (draft, open, closed).
+
+The aggregated results of a meeting and its decision live in app/routes/staff/results.py."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from app.auth import CurrentAccount
+from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.errors import InvalidInput
+from app.forms.errors import FormErrors, collect
+from app.forms.text import blank_to_none
+from app.i18n import N_, Translator
+from app.models import Campaign, utcnow
+from app.routes.forms import VerifiedForm
+from app.services import meetings, panel, rubric
+from app.templating import Templates
+
+router = APIRouter()
+
+DATE_MESSAGE = N_("Enter a date such as 2026-12-31.")
+
+
+class MeetingForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: Annotated[int, BeforeValidator(blank_to_none)] = Field(ge=1, le=999)
+    held_on: Annotated[date, BeforeValidator(blank_to_none)]
+    source_meeting_id: Annotated[int | None, BeforeValidator(blank_to_none)] = None
+
+
+def _date_field(value: str, t: Translator, errors: FormErrors, name: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(name, t(DATE_MESSAGE) if value.strip() else t("This field is required."))
+        return None
+
+
+def _index(
+    request: Request,
+    templates: Templates,
+    session: SessionDep,
+    campaign: Campaign,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    assert campaign.id is not None
+    return templates.render(
+        request,
+        "staff/meetings/index.html",
+        {
+            "campaign": campaign,
+            "rows": meetings.list_meetings(session, campaign_id=campaign.id),
+            "themes": panel.campaign_themes(session, campaign_id=campaign.id),
+            "sources": meetings.closed_meetings(session, campaign_id=campaign.id),
+            "values": values
+            or {
+                "number": str(meetings.next_number(session, campaign_id=campaign.id)),
+                "held_on": "",
+                "themes": [],
+            },
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/meetings")
+def meetings_page(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    campaign = rubric.current_campaign(session)
+    return _index(request, templates, session, campaign)
+
+
+@router.post("/meetings")
+def create_meeting(
+    request: Request,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    campaign = rubric.current_campaign(session)
+    fields = {name: value for name, value in body.fields if name not in ("csrf_token", "themes")}
+    theme_values = [value for name, value in body.fields if name == "themes"]
+    values: dict[str, Any] = {**fields, "themes": theme_values}
+    errors = FormErrors()
+    form = None
+    try:
+        form = MeetingForm.model_validate(fields)
+    except ValidationError as error:
+        collect(error, t, errors)
+    if "held_on" in errors.fields:
+        typed = fields.get("held_on", "").strip()
+        errors.fields["held_on"] = t(DATE_MESSAGE) if typed else t("This field is required.")
+    if not all(value.isdigit() for value in theme_values):
+        errors.add("themes", t("Choose one of the options."))
+    if form is not None and not errors:
+        try:
+            meeting = meetings.create_meeting(
+                session,
+                campaign=campaign,
+                number=form.number,
+                held_on=form.held_on,
+                theme_ids=[int(value) for value in theme_values],
+                source_meeting_id=form.source_meeting_id,
+                actor=account,
+            )
+        except meetings.MeetingInputError as error:
+            message = t(error.message, **error.params)
+            if error.field:
+                errors.add(error.field, message)
+            else:
+                errors.general.append(message)
+        else:
+            session.commit()
+            return RedirectResponse(f"/staff/meetings/{meeting.id}", status_code=303)
+    return _index(
+        request, templates, session, campaign, values=values, errors=errors, status_code=422
+    )
+
+
+def _detail(
+    request: Request,
+    templates: Templates,
+    session: SessionDep,
+    meeting_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    detail = meetings.meeting_detail(session, meeting_id=meeting_id)
+    return templates.render(
+        request,
+        "staff/meetings/detail.html",
+        {
+            "detail": detail,
+            "meeting": detail.meeting,
+            "values": {"held_on": detail.meeting.held_on.isoformat(), **(values or {})},
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/meetings/{meeting_id}")
+def meeting_page(
+    request: Request, meeting_id: int, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    return _detail(request, templates, session, meeting_id)
+
+
+def _finalist_id(fields: dict[str, str]) -> int:
+    value = fields.get("finalist_id", "")
+    if not value.isdigit():
+        raise InvalidInput()
+    return int(value)
+
+
+@router.post("/meetings/{meeting_id}/scope/add")
+def add_to_scope(
+    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+) -> Response:
+    finalist_id = _finalist_id(dict(body.fields))
+    meetings.add_to_scope(session, meeting_id=meeting_id, finalist_id=finalist_id, actor=account)
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/scope/remove")
+def remove_from_scope(
+    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+) -> Response:
+    finalist_id = _finalist_id(dict(body.fields))
+    meetings.remove_from_scope(
+        session, meeting_id=meeting_id, finalist_id=finalist_id, actor=account
+    )
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/date")
+def change_date(
+    request: Request,
+    meeting_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    values = dict(body.fields)
+    errors = FormErrors()
+    held_on = _date_field(values.get("held_on", ""), t, errors, "held_on")
+    if held_on is None:
+        return _detail(
+            request, templates, session, meeting_id, values=values, errors=errors, status_code=422
+        )
+    meetings.change_date(session, meeting_id=meeting_id, held_on=held_on, actor=account)
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/open")
+def open_meeting(
+    meeting_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+) -> Response:
+    meetings.open_meeting(
+        session, meeting_id=meeting_id, actor=account, now=utcnow(), base_url=settings.base_url
+    )
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/close")
+def close_meeting(
+    meeting_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+) -> Response:
+    meetings.close_meeting(
+        session, meeting_id=meeting_id, actor=account, now=utcnow(), base_url=settings.base_url
+    )
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/reopen")
+def reopen_meeting(
+    request: Request,
+    meeting_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    values = {name: value for name, value in body.fields if name != "csrf_token"}
+    try:
+        meetings.reopen_meeting(
+            session,
+            meeting_id=meeting_id,
+            reason=values.get("reason", ""),
+            actor=account,
+            now=utcnow(),
+            base_url=settings.base_url,
+        )
+    except meetings.MeetingInputError as error:
+        session.rollback()
+        errors = FormErrors()
+        errors.add(error.field or "reason", t(error.message, **error.params))
+        return _detail(
+            request, templates, session, meeting_id, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/delete")
+def delete_meeting(
+    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+) -> Response:
+    meetings.delete_draft(session, meeting_id=meeting_id, actor=account)
+    session.commit()
+    return RedirectResponse("/staff/meetings", status_code=303)

@@ -1,0 +1,340 @@
+"""/staff/publishing: confirming winners, and the two acts that make things public, each
+from a preview of the public page: announcing the finalists and publishing the results (a
+first revision, or a correction with its reason)."""
+
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.auth import CurrentAccount
+from app.body import FormBody
+from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.errors import InvalidInput
+from app.forms.errors import FormErrors, collect
+from app.forms.text import Line, Text
+from app.i18n import Translator
+from app.models import utcnow
+from app.routes.forms import VerifiedForm
+from app.services import publishing
+from app.services.evidence import FileStore
+from app.services.publishing import FieldInvalid
+from app.templating import Templates
+
+router = APIRouter()
+
+DONE_KEYS = {"confirmed", "announced", "prepared", "published", "discarded"}
+
+
+class WinnersForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    winner: list[int] = Field(default_factory=list, max_length=50)
+    rationale: Text = Field("", max_length=5000)
+
+
+class RevisionForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text = Field("", max_length=2000)
+
+
+class PreviewedForm(BaseModel):
+    """An action taken from a preview names what the preview showed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    previewed: Line = Field("", max_length=64)
+
+
+def _values(body: FormBody, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in body.fields:
+        if name == "csrf_token":
+            continue
+        if name in lists:
+            values.setdefault(name, []).append(value)
+        else:
+            values[name] = value
+    return values
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _parse(
+    model: type[Model], values: dict[str, Any], t: Translator
+) -> tuple[Model | None, FormErrors]:
+    errors = FormErrors()
+    try:
+        return model.model_validate(values), errors
+    except ValidationError as error:
+        collect(error, t, errors)
+        return None, errors
+
+
+def _done(request: Request) -> str:
+    done = request.query_params.get("done", "")
+    return done if done in DONE_KEYS else ""
+
+
+def _staff_photo_src(entry: dict[str, Any]) -> str:
+    version = entry["photo_sha256"][: publishing.PHOTO_VERSION_CHARS]
+    return f"/staff/publishing/photos/{entry['finalist_id']}?v={version}"
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+def _overview_page(
+    request: Request,
+    session: SessionDep,
+    templates: Templates,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaign = publishing.current_campaign(session)
+    overview = publishing.publishing_overview(session, campaign=campaign)
+    return templates.render(
+        request,
+        "staff/publishing/index.html",
+        {
+            "overview": overview,
+            "done": _done(request),
+            "values": values or {},
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/publishing")
+def publishing_home(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    return _overview_page(request, session, templates)
+
+
+# --- winners ---------------------------------------------------------------------------------
+
+
+def _winners_page(
+    request: Request,
+    session: SessionDep,
+    templates: Templates,
+    *,
+    theme_id: int | None = None,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaign = publishing.current_campaign(session)
+    board = publishing.winner_board(session, campaign=campaign)
+    return templates.render(
+        request,
+        "staff/publishing/winners.html",
+        {
+            "board": board,
+            "posted_theme_id": theme_id,
+            "values": values or {},
+            "errors": errors or FormErrors(),
+            "done": _done(request),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/publishing/winners")
+def winners_page(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    return _winners_page(request, session, templates)
+
+
+@router.post("/publishing/winners/{theme_id}")
+def confirm_winners(
+    request: Request,
+    theme_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    values = _values(body, lists=frozenset({"winner"}))
+    form, errors = _parse(WinnersForm, values, t)
+    if form is None:
+        return _winners_page(
+            request,
+            session,
+            templates,
+            theme_id=theme_id,
+            values=values,
+            errors=errors,
+            status_code=422,
+        )
+    campaign = publishing.current_campaign(session)
+    try:
+        publishing.confirm_winners(
+            session,
+            campaign=campaign,
+            theme_id=theme_id,
+            finalist_ids=form.winner,
+            rationale=form.rationale,
+            actor=account,
+            now=utcnow(),
+        )
+    except FieldInvalid as refused:
+        session.rollback()
+        errors.add(refused.field, t(refused.message, **refused.params))
+        return _winners_page(
+            request,
+            session,
+            templates,
+            theme_id=theme_id,
+            values=values,
+            errors=errors,
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse("/staff/publishing/winners?done=confirmed", status_code=303)
+
+
+# --- finalists -------------------------------------------------------------------------------
+
+
+@router.get("/publishing/finalists")
+def finalists_preview(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    campaign = publishing.current_campaign(session)
+    content = publishing.finalists_content(session, campaign=campaign)
+    return templates.render(
+        request,
+        "staff/publishing/finalists.html",
+        {
+            "campaign": campaign,
+            "view": {"campaign": campaign, "content": content},
+            "previewed": publishing.fingerprint(content),
+            "photo_src": _staff_photo_src,
+            "preview": True,
+        },
+    )
+
+
+@router.post("/publishing/finalists/announce")
+def announce_finalists(
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    form, _errors = _parse(PreviewedForm, _values(body), t)
+    if form is None:
+        raise InvalidInput()
+    campaign = publishing.current_campaign(session)
+    publishing.announce_finalists(
+        session,
+        campaign=campaign,
+        actor=account,
+        previewed=form.previewed,
+        now=utcnow(),
+        base_url=settings.base_url,
+    )
+    session.commit()
+    return RedirectResponse("/staff/publishing?done=announced", status_code=303)
+
+
+# --- results revisions -----------------------------------------------------------------------
+
+
+@router.post("/publishing/revisions")
+def prepare_revision(
+    request: Request,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    values = _values(body)
+    form, errors = _parse(RevisionForm, values, t)
+    if form is None:
+        return _overview_page(
+            request, session, templates, values=values, errors=errors, status_code=422
+        )
+    campaign = publishing.current_campaign(session)
+    try:
+        draft = publishing.prepare_revision(
+            session, campaign=campaign, actor=account, reason=form.reason, now=utcnow()
+        )
+    except FieldInvalid as refused:
+        session.rollback()
+        errors.add(refused.field, t(refused.message, **refused.params))
+        return _overview_page(
+            request, session, templates, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(
+        f"/staff/publishing/revisions/{draft.number}?done=prepared", status_code=303
+    )
+
+
+@router.get("/publishing/revisions/{number}")
+def revision_preview(
+    request: Request, number: int, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    campaign = publishing.current_campaign(session)
+    view = publishing.staff_revision(session, campaign=campaign, number=number)
+    return templates.render(
+        request,
+        "staff/publishing/revision.html",
+        {"view": view, "photo_src": _staff_photo_src, "preview": True, "done": _done(request)},
+    )
+
+
+@router.post("/publishing/revisions/{number}/publish")
+def publish_revision(
+    number: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    form, _errors = _parse(PreviewedForm, _values(body), t)
+    if form is None:
+        raise InvalidInput()
+    campaign = publishing.current_campaign(session)
+    publishing.publish_revision(
+        session,
+        campaign=campaign,
+        number=number,
+        previewed=form.previewed,
+        actor=account,
+        now=utcnow(),
+        base_url=settings.base_url,
+    )
+    session.commit()
+    return RedirectResponse("/staff/publishing?done=published", status_code=303)
+
+
+@router.post("/publishing/revisions/{number}/discard")
+def discard_revision(
+    number: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+) -> Response:
+    campaign = publishing.current_campaign(session)
+    publishing.discard_draft(session, campaign=campaign, number=number, actor=account)
+    session.commit()
+    return RedirectResponse("/staff/publishing?done=discarded", status_code=303)
+
+
+@router.get("/publishing/photos/{finalist_id}")
+def staff_photo(finalist_id: int, session: SessionDep, settings: SettingsDep) -> Response:
+    campaign = publishing.current_campaign(session)
+    photo = publishing.staff_photo(
+        session, store=FileStore(settings.files_dir), campaign=campaign, finalist_id=finalist_id
+    )
+    return Response(
+        photo.content,
+        media_type=photo.content_type,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,130 @@
+"""/staff/meetings/{id}/results: a meeting's aggregated scores, as a page and as CSV, and the
+meeting's decision (who advances, who is proposed as winner, the minutes)."""
+
+from collections import Counter
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.auth import CurrentAccount
+from app.body import FormBody
+from app.deps import SessionDep, TemplatesDep, TranslatorDep
+from app.forms.errors import FormErrors
+from app.i18n import Translator
+from app.routes.forms import VerifiedForm
+from app.services import aggregation
+from app.services.aggregation import MeetingResults
+from app.templating import NO_STORE, Templates
+
+router = APIRouter()
+
+DECISION_FIELDS = ("advanced", "proposed_winner", "minutes")
+
+
+def _values_of(results: MeetingResults) -> dict[str, object]:
+    return {
+        "advanced": {row.finalist.id for row in results.rows if row.advanced},
+        "proposed_winner": {row.finalist.id for row in results.rows if row.proposed_winner},
+        "minutes": results.meeting.minutes,
+    }
+
+
+def _page(
+    request: Request,
+    templates: Templates,
+    results: MeetingResults,
+    *,
+    values: dict[str, object] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return templates.render(
+        request,
+        "staff/meetings/results.html",
+        {
+            "results": results,
+            "values": values or _values_of(results),
+            "errors": errors or FormErrors(),
+            "saved": request.query_params.get("saved") == "1" and not errors,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/meetings/{meeting_id}/results")
+def results_page(
+    request: Request, meeting_id: int, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    results = aggregation.meeting_results(session, meeting_id=meeting_id)
+    return _page(request, templates, results)
+
+
+@router.get("/meetings/{meeting_id}/results.csv")
+def results_csv(meeting_id: int, session: SessionDep, t: TranslatorDep) -> Response:
+    results = aggregation.meeting_results(session, meeting_id=meeting_id)
+    filename = f"meeting-{results.meeting.number}-results.csv"
+    return Response(
+        aggregation.results_csv(results, t),
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _parse_decision(
+    body: FormBody, t: Translator
+) -> tuple[set[int], set[int], str, dict[str, object], FormErrors]:
+    errors = FormErrors()
+    ids: dict[str, set[int]] = {"advanced": set(), "proposed_winner": set()}
+    minutes = ""
+    for name in body.bad_encoding:
+        errors.add(name, t("This field contains characters that are not valid text."))
+    if Counter(name for name, _ in body.fields)["minutes"] > 1:
+        errors.general.append(t("The field %(name)s was sent more than once.", name="minutes"))
+    for name, value in body.fields:
+        if name == "csrf_token":
+            continue
+        if name == "minutes":
+            minutes = value
+        elif name in ids:
+            if value.isascii() and value.isdigit() and len(value) <= 9:
+                ids[name].add(int(value))
+            else:
+                errors.add("decision", t("Choose only finalists of this meeting."))
+        else:
+            errors.general.append(
+                t("The form contained a field we did not expect: %(name)s.", name=name)
+            )
+    typed: dict[str, object] = {**ids, "minutes": minutes}
+    return ids["advanced"], ids["proposed_winner"], minutes, typed, errors
+
+
+@router.post("/meetings/{meeting_id}/results")
+def record_decision(
+    request: Request,
+    meeting_id: int,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    advanced, proposed, minutes, typed, errors = _parse_decision(body, t)
+    if not errors:
+        try:
+            aggregation.record_decision(
+                session,
+                meeting_id=meeting_id,
+                actor=account,
+                advanced=advanced,
+                proposed_winners=proposed,
+                minutes=minutes,
+            )
+        except aggregation.DecisionInvalid as invalid:
+            for name, (message, params) in invalid.fields.items():
+                errors.add(name, t(message, **params))
+    if errors:
+        session.rollback()
+        results = aggregation.meeting_results(session, meeting_id=meeting_id)
+        return _page(request, templates, results, values=typed, errors=errors, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}/results?saved=1", status_code=303)

@@ -1,0 +1,138 @@
+"""Accounts (/staff/users, admins only): invite people, change roles, deactivate accounts."""
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.auth import CurrentAccount, require_role
+from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.errors import Conflict
+from app.forms.accounts import InviteForm, RoleForm, validate_form
+from app.forms.errors import FormErrors
+from app.i18n import N_, Translator
+from app.models import Account, Role, utcnow
+from app.routes.forms import VerifiedForm
+from app.services import accounts
+from app.templating import Templates
+
+router = APIRouter(dependencies=[Depends(require_role(Role.admin))])
+
+# What the page says after each kind of change (?done=…).
+DONE = {
+    "invited": N_("The invitation is on its way. The link in it works for %(days)s days."),
+    "role": N_("The role is changed. That person must sign in again."),
+    "deactivated": N_("The account is deactivated and was signed out everywhere."),
+    "reactivated": N_("The account is active again."),
+}
+ROLE_ORDER = (Role.staff, Role.admin, Role.judge)
+
+
+def _page(
+    request: Request,
+    templates: Templates,
+    session: Session,
+    t: Translator,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    done = DONE.get(request.query_params.get("done", ""))
+    return templates.render(
+        request,
+        "staff/users/index.html",
+        {
+            "accounts": accounts.list_accounts(session),
+            "role_names": {role.value: t(label) for role, label in accounts.ROLE_LABELS.items()},
+            "role_options": [(role.value, t(accounts.ROLE_LABELS[role])) for role in ROLE_ORDER],
+            "values": values if values is not None else {"locale": t.locale},
+            "errors": errors or FormErrors(),
+            "done": t(done, days=accounts.SET_PASSWORD_LIFETIME.days) if done else "",
+            "days": accounts.SET_PASSWORD_LIFETIME.days,
+        },
+        status_code=status_code,
+    )
+
+
+def _fields(body: VerifiedForm) -> dict[str, str]:
+    return {name: value for name, value in body.fields if name != "csrf_token"}
+
+
+@router.get("/users")
+def list_users(
+    request: Request, session: SessionDep, templates: TemplatesDep, t: TranslatorDep
+) -> Response:
+    return _page(request, templates, session, t)
+
+
+@router.post("/users/invite")
+def invite(
+    request: Request,
+    body: VerifiedForm,
+    actor: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    values = _fields(body)
+    form, errors = validate_form(InviteForm, values, t)
+    if form is not None:
+        try:
+            accounts.invite_account(
+                session,
+                actor=actor,
+                email=form.email,
+                name=form.name,
+                role=form.role,
+                locale=form.locale,
+                now=utcnow(),
+                base_url=settings.base_url,
+            )
+        except Conflict as error:
+            errors.add("email", t(error.message))
+    if errors:
+        session.rollback()
+        return _page(request, templates, session, t, values=values, errors=errors, status_code=422)
+    session.commit()
+    return RedirectResponse("/staff/users?done=invited", status_code=303)
+
+
+@router.post("/users/{account_id}/role")
+def change_role(
+    request: Request,
+    account_id: int,
+    body: VerifiedForm,
+    actor: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    form, errors = validate_form(RoleForm, _fields(body), t)
+    if form is None:
+        errors = FormErrors(general=[t("Choose one of the roles.")])
+        return _page(request, templates, session, t, errors=errors, status_code=422)
+    accounts.change_role(session, actor=actor, account_id=account_id, role=form.role, now=utcnow())
+    session.commit()
+    return RedirectResponse("/staff/users?done=role", status_code=303)
+
+
+def _set_active(session: Session, actor: Account, account_id: int, *, active: bool) -> Response:
+    accounts.set_active(session, actor=actor, account_id=account_id, active=active, now=utcnow())
+    session.commit()
+    done = "reactivated" if active else "deactivated"
+    return RedirectResponse(f"/staff/users?done={done}", status_code=303)
+
+
+@router.post("/users/{account_id}/deactivate")
+def deactivate(
+    account_id: int, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
+) -> Response:
+    return _set_active(session, actor, account_id, active=False)
+
+
+@router.post("/users/{account_id}/reactivate")
+def reactivate(
+    account_id: int, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
+) -> Response:
+    return _set_active(session, actor, account_id, active=True)
