@@ -7,6 +7,7 @@ this reader feeds `request.stream()` straight into python-multipart's low-level 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
@@ -25,6 +26,10 @@ TEXT_ROOM = 1024 * 1024
 # A percent-encoded byte takes three bytes on the wire, so a field within its decoded limit can
 # arrive up to three times as long; beyond that it cannot fit and we stop buffering it.
 _PERCENT_EXPANSION = 3
+
+# A browser encodes a literal % as %25, so a % not followed by two hex digits was never typed in
+# a form; decoding would keep it silently, and a tool sending it gets a clear 400 instead.
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class _UrlencodedReader:
     def _on_field_end(self) -> None:
         # Browsers encode a space as `+` and everything else as %XX; decoding to bytes first
         # keeps the UTF-8 check honest (unquote_plus would substitute silently).
+        if _BAD_ESCAPE.search(self._name) or _BAD_ESCAPE.search(self._value):
+            raise _malformed()
         name = unquote_to_bytes(bytes(self._name).replace(b"+", b" "))
         value = unquote_to_bytes(bytes(self._value).replace(b"+", b" "))
         if len(name) > self._max_field_bytes or len(value) > self._max_field_bytes:

@@ -54,7 +54,8 @@ def check_token(
     if not cookie or not token:
         raise CsrfError("missing")
     parts = token.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(token) > 200:
+    # isascii: str.isdigit() also accepts "²" and "٣", and compare_digest refuses non-ASCII str.
+    if len(parts) != 3 or not token.isascii() or not parts[1].isdigit() or len(token) > 200:
         raise CsrfError("invalid")
     nonce, issued, signature = parts
     if not hmac.compare_digest(signature, _signature(key, form, cookie, nonce, issued)):

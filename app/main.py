@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from app.auth import LoginRequired
 from app.config import Settings, get_settings
@@ -32,10 +33,17 @@ HTTP_MESSAGES = {
 }
 
 
+class PortalApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, around Starlette's ServerErrorMiddleware: the 500 page, too, gets the
+        # security headers (a middleware added with add_middleware sits inside it).
+        return PortalMiddleware(super().build_middleware_stack(), self.state.settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     docs = not settings.is_prod
-    app = FastAPI(
+    app = PortalApp(
         title="Integrity Icon",
         docs_url="/docs" if docs else None,
         redoc_url=None,
@@ -52,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff.router)
     app.include_router(judges.router)
     _install_error_pages(app)
-    app.add_middleware(PortalMiddleware, settings=settings)
     return app
 
 

@@ -23,6 +23,16 @@ def _cookie_header(name: str, value: str, *, secure: bool, max_age: int) -> byte
     return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{flags}".encode()
 
 
+REFUSED_METHODS = frozenset({"TRACE", "TRACK"})
+BASE_SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+
 class PortalMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -31,6 +41,11 @@ class PortalMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope.get("method", "").upper() in REFUSED_METHODS:
+            # TRACE echoes the request (cookies included) back to a script: refused on every
+            # path, before any routing, without reading or repeating what was sent.
+            await self._refuse_method(send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         cookies: dict[str, str] = {}
@@ -68,17 +83,9 @@ class PortalMiddleware:
         # The cookie the browser actually sent, which a POST's token must match.
         state["csrf_cookie_sent"] = cookies.get(csrf.COOKIE_NAME)
 
-        security_headers = [
-            (b"content-security-policy", CSP.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"content-language", locale.encode()),
-        ]
+        security_headers = [*BASE_SECURITY_HEADERS, (b"content-language", locale.encode())]
         if secure:
-            security_headers.append(
-                (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-            )
+            security_headers.append(HSTS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -89,3 +96,17 @@ class PortalMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _refuse_method(self, send: Send) -> None:
+        body = b"Method Not Allowed"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"allow", b"GET, HEAD, POST"),
+            (b"cache-control", b"no-store"),
+            *BASE_SECURITY_HEADERS,
+        ]
+        if self.settings.is_prod:
+            headers.append(HSTS)
+        await send({"type": "http.response.start", "status": 405, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,9 +23,20 @@ def free_port() -> int:
 
 
 class PortalProcess:
-    def __init__(self, settings: Settings, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        """`env` adds to or overrides the process environment; `log_path` receives stderr
+        (a pipe nobody reads would block a chatty server under load)."""
         self.settings = settings
         self.workers = workers
+        self.extra_env = dict(env or {})
+        self.log_path = log_path
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -45,6 +57,10 @@ class PortalProcess:
         env.pop("DATABASE_URL", None)
         if self.settings.database_url:
             env["DATABASE_URL"] = self.settings.database_url
+        env.update(self.extra_env)
+        stderr: Any = subprocess.PIPE
+        if self.log_path is not None:
+            stderr = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -59,9 +75,11 @@ class PortalProcess:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             start_new_session=True,
         )
+        if self.log_path is not None:
+            stderr.close()  # the child holds its own descriptor
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

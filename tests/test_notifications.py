@@ -81,7 +81,8 @@ def test_meeting_closed_mails_its_judges(session: Session) -> None:
 
     assert count == 2
     assert to(session) == sorted(j.email for j in cycle.judges)
-    assert all("meeting 1 is closed" in m.subject for m in outbox(session))
+    # Accounts default to Spanish.
+    assert all("sesión de deliberación 1" in m.subject for m in outbox(session))
 
 
 # --- finalists and nominators ---------------------------------------------------------------
@@ -130,7 +131,7 @@ def test_finalists_announced_mails_each_finalist_and_consenting_nominators_only(
     assert declined.nominator_email not in to(session)
     mails = {m.to_address: m for m in outbox(session)}
     to_ana = mails["ana.finalista@example.org"]
-    assert "you are a finalist" in to_ana.subject
+    assert "eres finalista" in to_ana.subject  # the nomination was sent in Spanish
     # In the language of the nomination that gave the address: Spanish.
     assert "Hola, Ana Finalista Ejemplo:" in to_ana.body
     assert "Jóvenes" in to_ana.body
@@ -193,7 +194,7 @@ def test_winners_published_mails_consenting_nominators_of_winners_only(
 
     new = outbox(session)[announced:]
     assert [m.to_address for m in new] == [winner_fan.nominator_email]
-    assert "is a winner" in new[0].subject
+    assert "ganó" in new[0].subject  # the nomination was sent in Spanish
     year = cycle.campaign.year
     assert f"http://testserver/results/{year}/winners/{cycle.ana.id}" in new[0].body
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-# Control characters other than tab and newline are never part of what a person typed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+# Control characters other than tab and newline are never part of what a person typed; that
+# includes the C1 range (U+0080-U+009F), which a Windows-1252 paste or a terminal escape can bring.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _PHONE = re.compile(r"^\+?[0-9 ().\-]{7,25}$")
 
 

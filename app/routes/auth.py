@@ -1,19 +1,17 @@
 """Signing in and out, and the passwords of staff, admins and judges."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import csrf
 from app.auth import SESSION_COOKIE, CurrentAccount, CurrentAccountOrNone, require_role
 from app.body import FormBody
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
-from app.errors import InvalidInput, PermissionDenied, TooManyRequests
+from app.errors import InvalidInput, TooManyRequests
 from app.forms.errors import FormErrors
-from app.i18n import N_, Translator
+from app.i18n import Translator
 from app.models import Role, utcnow
 from app.routes.forms import VerifiedForm, text_form_body, verify_csrf
 from app.services import accounts, login
@@ -324,19 +322,7 @@ def set_password(
 ) -> Response:
     now = utcnow()
     fields = dict(body.fields)
-    try:
-        csrf.check_token(
-            settings.signing_key,
-            cookie=request.state.csrf_cookie_sent,
-            form=SET_PASSWORD_FORM,
-            token=fields.get("csrf_token"),
-            now=now,
-            max_age=timedelta(hours=settings.form_max_age_hours),
-        )
-    except csrf.CsrfError as error:
-        raise PermissionDenied(
-            N_("This form could not be verified. Reload the page and try again.")
-        ) from error
+    verify_csrf(request, body, form=SET_PASSWORD_FORM)  # exactly one token, and a valid one
     account = accounts.account_for_token(session, token=token, now=now)
     errors = FormErrors()
     password = fields.get("password", "")

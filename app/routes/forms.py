@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 
 from app import csrf
 from app.body import BodyError, FormBody, read_form
-from app.errors import DomainError, PermissionDenied
+from app.errors import DomainError, InvalidInput, PermissionDenied
 from app.i18n import N_
 from app.models import utcnow
 
@@ -76,10 +76,24 @@ def verify_csrf(request: Request, body: FormBody, form: str = SIGNED_IN_FORM) ->
         ) from error
 
 
+# Checkbox groups of the signed-in forms, the only fields that may come more than once.
+MULTI_VALUE_FIELDS = frozenset({"themes", "advanced", "proposed_winner", "winner"})
+
+
+def refuse_repeated_fields(body: FormBody) -> None:
+    """Parameter pollution: a field sent twice would leave which value counts to chance."""
+    seen: set[str] = set()
+    for name, _ in body.fields:
+        if name in seen and name not in MULTI_VALUE_FIELDS:
+            raise InvalidInput(N_("The field %(name)s was sent more than once."), name=name[:40])
+        seen.add(name)
+
+
 async def verified_form(request: Request) -> FormBody:
     """A text form of the signed-in areas, its CSRF token checked."""
     body = await text_form_body(request)
     verify_csrf(request, body)
+    refuse_repeated_fields(body)
     return body
 
 
@@ -93,6 +107,7 @@ async def verified_upload_form(request: Request) -> FormBody:
         max_total_bytes=settings.max_upload_bytes,
     )
     verify_csrf(request, body)
+    refuse_repeated_fields(body)
     return body
 
 

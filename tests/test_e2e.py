@@ -1,0 +1,466 @@
+"""The portal in a real browser (Chromium through Playwright) against a real uvicorn process.
+
+Skipped unless E2E_TESTS is set and /usr/bin/chromium exists. Screenshots of the main pages are
+saved under test-artifacts/screenshots/ (git-ignored) for a person to look at.
+"""
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from app.config import Settings
+from tests.e2e_helpers import (
+    DESKTOP,
+    PHONE,
+    launch,
+    new_context,
+    running_portal,
+    screenshot,
+    skip_reason,
+)
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_account,
+    make_criteria,
+    make_finalist,
+    make_judge,
+    make_meeting,
+    make_open_campaign,
+    nomination_data,
+)
+
+_reason = skip_reason()
+if _reason:
+    pytest.skip(_reason, allow_module_level=True)
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+
+from app.models import Nomination, Role  # noqa: E402
+
+PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+REFERENCE = re.compile(r"\S{6,}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def fill_nomination_with_mouse(page: Page) -> None:
+    data = nomination_data()
+    for name in (
+        "nominee_name",
+        "nominee_position",
+        "nominee_institution",
+        "years_of_service",
+        "nominee_age",
+        "achievement",
+        "impact",
+        "obstacles",
+        "how_known",
+        "reference1_name",
+        "reference1_contact",
+        "reference2_name",
+        "reference2_contact",
+        "nominator_name",
+        "nominator_email",
+    ):
+        page.locator(f"#field-{name}").click()
+        page.locator(f"#field-{name}").fill(data[name])
+    page.get_by_label("Level of government").select_option("municipal")
+    page.get_by_label("State", exact=True).select_option("VER")
+    page.get_by_label("Your relationship with the nominee").select_option("colleague")
+    page.get_by_label("Evidence files").set_input_files(
+        files=[{"name": "oficio.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.locator("#field-may_contact").check()
+    page.locator("#field-privacy_consent").check()
+    page.locator("#field-sensitive_consent").check()
+
+
+def test_e2e_whole_cycle_from_nomination_to_published_winner(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    campaign, youth, _sustainability = make_open_campaign(session)
+    staff = make_account(session, Role.staff, email="staff@example.org")
+    make_criteria(session, campaign)
+    judge_a = make_judge(session, youth, email="judge-a@example.org", name="Jueza A")
+    judge_b = make_judge(session, youth, email="judge-b@example.org", name="Juez B")
+    second = make_finalist(session, youth, public_name="Segunda Finalista", citation_en="Second.")
+    assert judge_a.id and judge_b.id and second.id
+
+    with running_portal(settings) as portal:
+        # A citizen nominates from the home page.
+        citizen = new_context(browser, portal, viewport=DESKTOP)
+        page = citizen.new_page()
+        page.goto("/")
+        screenshot(page, "cycle-01-home")
+        page.get_by_role("link", name="Nominate under Youth").click()
+        expect(page).to_have_url(re.compile(r"/nominate/youth$"))
+        fill_nomination_with_mouse(page)
+        screenshot(page, "cycle-02-nomination-filled")
+        page.get_by_role("button", name="Send nomination").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("your nomination was received")
+        reference = page.locator("dl.receipt code").inner_text().strip()
+        assert REFERENCE.fullmatch(reference)
+        expect(page.locator("dl.receipt")).to_contain_text("1 file")
+        screenshot(page, "cycle-03-receipt")
+        citizen.close()
+        nomination = session.exec(select(Nomination)).one()
+        assert nomination.reference == reference
+
+        # Staff screen it, make a candidate, vet it and choose it as a finalist.
+        office = new_context(browser, portal, viewport=DESKTOP)
+        page = office.new_page()
+        sign_in(page, staff.email)
+        page.goto("/staff/nominations")
+        screenshot(page, "cycle-04-staff-nominations")
+        page.get_by_role("link", name=nomination.nominee_name).click()
+        expect(page.get_by_role("link", name="oficio.pdf")).to_be_visible()
+        page.get_by_label("Decision").select_option("eligible")
+        page.get_by_role("button", name="Save decision").click()
+        expect(page.locator("main")).to_contain_text("Eligible")
+        screenshot(page, "cycle-05-nomination-eligible")
+
+        page.goto("/staff/candidates")
+        page.get_by_role("button", name="Make it a new candidate").click()
+        page.get_by_role("link", name=nomination.nominee_name).first.click()
+        expect(page).to_have_url(re.compile(r"/staff/candidates/\d+$"))
+        for kind in ("references", "press", "public_records", "sanctions"):
+            page.get_by_label("Check", exact=True).select_option(kind)
+            page.get_by_label("Result").select_option("clear")
+            page.get_by_label("Date of the check").fill(date.today().isoformat())
+            page.get_by_label("Note").fill(f"Revisado: {kind}.")
+            page.get_by_role("button", name="Record check").click()
+            expect(page.locator("main")).to_contain_text(f"Revisado: {kind}.")
+        page.get_by_label("Vetting status", exact=True).select_option("cleared")
+        page.get_by_role("button", name="Save vetting status").click()
+        screenshot(page, "cycle-06-candidate-cleared")
+
+        page.goto("/staff/finalists")
+        chooser = page.get_by_label("Cleared candidate")
+        option = chooser.locator("option", has_text=nomination.nominee_name)
+        chooser.select_option(option.get_attribute("value"))
+        page.get_by_role("button", name="Choose as finalist").click()
+        expect(page.locator("main")).to_contain_text(nomination.nominee_name)
+        screenshot(page, "cycle-07-finalists")
+
+        # Staff open a meeting of the Youth theme: both finalists are in it.
+        page.goto("/staff/meetings")
+        page.get_by_label("Number").fill("1")
+        page.get_by_label("Date", exact=True).fill(date.today().isoformat())
+        page.get_by_label("Youth").check()
+        page.get_by_role("button", name="Create meeting").click()
+        expect(page).to_have_url(re.compile(r"/staff/meetings/\d+$"))
+        meeting_url = page.url
+        expect(page.locator("main")).to_contain_text(nomination.nominee_name)
+        expect(page.locator("main")).to_contain_text("Segunda Finalista")
+        page.get_by_role("button", name="Open the meeting for scoring").click()
+        expect(page.get_by_role("button", name="Close and lock the scores")).to_be_visible()
+        screenshot(page, "cycle-08-meeting-open")
+
+        # Judge B declares a conflict with the second finalist; both judges score.
+        scores = {judge_a.email: {nomination.nominee_name: "5", "Segunda Finalista": "3"}}
+        scores[judge_b.email] = {nomination.nominee_name: "4"}
+        for judge, sheet in scores.items():
+            bench = new_context(browser, portal, viewport=DESKTOP)
+            jpage = bench.new_page()
+            sign_in(jpage, judge)
+            if judge == judge_b.email:
+                jpage.goto("/judges/conflicts")
+                card = jpage.locator("li.card", has_text="Segunda Finalista")
+                card.get_by_label("Yes, I have a conflict of interest").check()
+                card.get_by_label("If so, describe it").fill("Fuimos compañeros de trabajo.")
+                card.get_by_role("button", name="Save my answer").click()
+                expect(jpage.locator("li.card", has_text="Segunda Finalista")).to_contain_text(
+                    "Conflict: recused"
+                )
+                screenshot(jpage, "cycle-09-judge-conflicts")
+            jpage.goto("/judges")
+            jpage.get_by_role("link", name="Meeting 1").click()
+            if judge == judge_b.email:
+                expect(jpage.get_by_role("link", name="Segunda Finalista")).to_have_count(0)
+            for name, score in sheet.items():
+                jpage.get_by_role("link", name=name).click()
+                jpage.get_by_label("Criterion 1").fill(score)
+                jpage.get_by_label("Criterion 2").fill(score)
+                jpage.get_by_label("Comment").fill("Trayectoria sólida.")
+                jpage.get_by_role("button", name="Submit", exact=True).click()
+                expect(jpage.locator("main")).to_contain_text("Submitted")
+                jpage.get_by_role("link", name="Meeting 1").click()
+            screenshot(jpage, f"cycle-10-judge-{judge.split('@')[0]}")
+            bench.close()
+
+        # Staff close the meeting, record the decision, confirm the winner and publish.
+        page.goto(meeting_url)
+        page.get_by_role("button", name="Close and lock the scores").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Closed")
+        page.goto(meeting_url + "/results")
+        page.get_by_label(f"{nomination.nominee_name} is proposed as a winner").check()
+        page.get_by_label("Minutes").fill("El panel propone a la persona mejor evaluada.")
+        page.get_by_role("button", name="Record the decision").click()
+        expect(page.locator("main")).to_contain_text("El panel propone")
+        screenshot(page, "cycle-11-meeting-results")
+
+        page.goto("/staff/publishing/winners")
+        page.get_by_label(nomination.nominee_name).check()
+        page.get_by_role("button", name="Confirm the winners of Youth").click()
+        page.goto("/staff/publishing/finalists")
+        page.get_by_role("button", name="Announce the finalists").click()
+        page.goto("/staff/publishing")
+        youth_row = page.get_by_role("row", name=re.compile("^Youth"))
+        expect(youth_row).to_contain_text(nomination.nominee_name)
+        expect(page.locator("main")).to_contain_text("Announced on")
+        page.get_by_role("button", name="Prepare the results for publication").click()
+        expect(page).to_have_url(re.compile(r"/staff/publishing/revisions/1"))
+        page.get_by_role("button", name="Publish revision 1").click()
+        expect(page.locator("main")).to_contain_text("The results were published.")
+        screenshot(page, "cycle-12-published")
+        office.close()
+
+        # Anyone sees the winner on /results.
+        public = new_context(browser, portal, viewport=DESKTOP)
+        page = public.new_page()
+        page.goto("/results")
+        expect(page.get_by_role("heading", name="Winner", exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name=nomination.nominee_name)).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Segunda Finalista")
+        screenshot(page, "cycle-13-results")
+        public.close()
+
+
+# -- the keyboard alone ------------------------------------------------------------------------
+
+
+def focused(page: Page) -> dict[str, str]:
+    return page.evaluate(  # type: ignore[no-any-return]
+        "() => { const e = document.activeElement;"
+        " return {id: e.id || '', tag: e.tagName, type: e.getAttribute('type') || '',"
+        " text: (e.innerText || '').trim()}; }"
+    )
+
+
+def test_e2e_nomination_with_keyboard_only_reaches_receipt(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    make_open_campaign(session)
+    data = nomination_data()
+    typed = {
+        name: data[name]
+        for name in (
+            "nominee_name",
+            "nominee_position",
+            "nominee_institution",
+            "years_of_service",
+            "nominee_age",
+            "achievement",
+            "impact",
+            "obstacles",
+            "how_known",
+            "reference1_name",
+            "reference1_contact",
+            "reference2_name",
+            "reference2_contact",
+            "nominator_name",
+            "nominator_email",
+        )
+    }
+    ticked = {"may_contact", "privacy_consent"}
+    with running_portal(settings) as portal:
+        context = new_context(browser, portal, viewport=DESKTOP)
+        page = context.new_page()
+        page.goto("/nominate/youth")
+        reached: set[str] = set()
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            element = focused(page)
+            field = element["id"].removeprefix("field-")
+            if element["tag"] == "BUTTON" and element["text"] == "Send nomination":
+                break
+            if field in reached:
+                continue
+            reached.add(field)
+            if field in typed:
+                page.keyboard.type(typed[field])
+            elif field == "government_level":
+                # Choose…, Federal, State, Municipal: three steps down.
+                for _step in range(3):
+                    page.keyboard.press("ArrowDown")
+            elif field in ("state", "nominator_relationship"):
+                page.keyboard.type("Veracruz" if field == "state" else "Colleague")
+            elif field in ticked:
+                page.keyboard.press("Space")
+        else:
+            pytest.fail("Tab never reached the Send nomination button")
+        assert set(typed) | ticked | {"government_level", "state"} <= reached
+
+        # Shift+Tab goes back to the last checkbox, Tab returns to the button.
+        page.keyboard.press("Shift+Tab")
+        assert focused(page)["id"] == "field-sensitive_consent"
+        page.keyboard.press("Tab")
+        assert focused(page)["text"] == "Send nomination"
+        for name, value in typed.items():
+            expect(page.locator(f"#field-{name}")).to_have_value(value)
+        expect(page.locator("#field-government_level")).to_have_value("municipal")
+        expect(page.locator("#field-state")).to_have_value("VER")
+        expect(page.locator("#field-nominator_relationship")).to_have_value("colleague")
+        expect(page.locator("#field-privacy_consent")).to_be_checked()
+        screenshot(page, "keyboard-01-filled")
+
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("your nomination was received")
+        reference = page.locator("dl.receipt code").inner_text().strip()
+        screenshot(page, "keyboard-02-receipt")
+        context.close()
+    stored = session.exec(select(Nomination)).one()
+    assert stored.reference == reference
+    assert stored.government_level == "municipal" and stored.state == "VER"
+    assert stored.may_contact and not stored.reveal_identity
+
+
+# -- console errors, CSP violations and screenshots ---------------------------------------------
+
+PUBLIC_PAGES = ["/", "/about", "/privacy", "/nominate/youth", "/results", "/finalists", "/login"]
+# Recorded by the page itself: a violation the console might word differently is still caught.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def seed_pages_world(session: Session) -> dict[str, str]:
+    """A campaign with a finalist in an open meeting: every page has something to show."""
+    campaign, youth, _ = make_open_campaign(session)
+    make_criteria(session, campaign)
+    finalist = make_finalist(session, youth, public_name="Finalista de Prueba")
+    meeting = make_meeting(session, campaign, [finalist])
+    staff = make_account(session, Role.staff, email="staff@example.org")
+    judge = make_judge(session, youth, email="judge@example.org")
+    return {
+        "staff": staff.email,
+        "judge": judge.email,
+        "meeting": f"/judges/meetings/{meeting.id}",
+        "dossier": f"/judges/meetings/{meeting.id}/finalists/{finalist.id}",
+        "staff_meeting": f"/staff/meetings/{meeting.id}",
+    }
+
+
+def watch(page: Page, *, include_favicon: bool = False) -> list[str]:
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type != "error" and "Content Security Policy" not in message.text:
+            return
+        url = message.location.get("url", "")
+        if not include_favicon and url.endswith("/favicon.ico"):
+            return  # known and tested on its own: test_e2e_favicon_is_not_a_404
+        problems.append(f"console {message.type}: {message.text} ({url})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"HTTP {response.status}: {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    page.add_init_script(CSP_LISTENER)
+    return problems
+
+
+def visit(page: Page, path: str, problems: list[str]) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == 200, (
+        f"{path}: {response and response.status}"
+    )
+    page.wait_for_load_state("load")
+    for violation in page.evaluate("() => window.__cspViolations || []"):
+        problems.append(f"{path}: CSP violation {violation}")
+
+
+def test_e2e_pages_have_no_console_errors_or_csp_violations(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    world = seed_pages_world(session)
+    problems: list[str] = []
+    with running_portal(settings) as portal:
+        for who, paths in (
+            (None, PUBLIC_PAGES),
+            ("staff", ["/staff", "/staff/nominations", "/staff/meetings", world["staff_meeting"]]),
+            ("judge", ["/judges", "/judges/conflicts", world["meeting"], world["dossier"]]),
+        ):
+            context = new_context(browser, portal, viewport=DESKTOP)
+            page = context.new_page()
+            seen = watch(page)
+            if who:
+                sign_in(page, world[who])
+            for path in paths:
+                visit(page, path, seen)
+            problems += [f"{who or 'public'}: {problem}" for problem in seen]
+            context.close()
+    assert problems == []
+
+
+def test_e2e_favicon_is_not_a_404(browser: Browser, settings: Settings, session: Session) -> None:
+    make_open_campaign(session)
+    with running_portal(settings) as portal:
+        context = new_context(browser, portal)
+        page = context.new_page()
+        problems = watch(page, include_favicon=True)
+        visit(page, "/", problems)
+        for _ in range(30):  # the browser asks for the icon after the page has loaded
+            if problems:
+                break
+            page.wait_for_timeout(100)
+        context.close()
+    assert problems == []
+
+
+def test_e2e_main_pages_fit_a_phone_and_a_desktop(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    world = seed_pages_world(session)
+    overflowing: list[str] = []
+    with running_portal(settings) as portal:
+        for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+            for who, paths in (
+                (None, PUBLIC_PAGES),
+                ("staff", ["/staff", "/staff/nominations", world["staff_meeting"]]),
+                ("judge", ["/judges", world["dossier"]]),
+            ):
+                context = new_context(
+                    browser, portal, viewport=viewport, is_mobile=label == "phone"
+                )
+                page = context.new_page()
+                if who:
+                    sign_in(page, world[who])
+                for path in paths:
+                    page.goto(path)
+                    expect(page.locator("main")).to_be_visible()
+                    name = path.strip("/").replace("/", "-") or "home"
+                    shot = screenshot(page, f"{label}-{name}")
+                    assert shot.stat().st_size > 0
+                    width = page.evaluate("() => document.documentElement.scrollWidth")
+                    if width > viewport["width"]:
+                        overflowing.append(f"{label} {path}: {width}px wide")
+                context.close()
+    # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+    assert overflowing == []
