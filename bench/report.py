@@ -266,5 +266,7 @@ def summary(results: Results, databases: list[str], workers: list[int]) -> tuple
                 if target.metric in (Metric.p99_ms, Metric.mb_per_worker):
                     shown = f"{value:.0f}"
                 parts.append(f"{w}w: {shown} {'PASS' if passed else 'MISS'}")
+            if all(part.endswith("not measured") for part in parts):
+                continue  # its scenario was not selected
             lines.append(f"  {database:<10} {target.describe():<60} " + "   ".join(parts))
     return "\n".join(lines), all_passed

@@ -156,6 +156,8 @@ class Bench:
         self.portal_dir: Path = args.portal_dir
         self.wait_quiet: float = args.wait_quiet
         self.nice: int | None = args.nice
+        self.json: Path | None = args.json
+        self.info = machine()
         self.results = report.Results()
 
     def _drive(
@@ -269,6 +271,8 @@ class Bench:
                             self.results.add(
                                 self.measure(database, server, scenario, workers, concurrency)
                             )
+                            if self.json:  # after each cell: even a killed run leaves its data
+                                _write_json(self.json, self, self.info, self.duration)
 
 
 def _selected(keys: str | None) -> list[Scenario]:
@@ -357,9 +361,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    # Turns `kill` into an exception, so the finally blocks stop servers and drop databases.
-    raise KeyboardInterrupt
+class _Interrupt:
+    """Turns SIGTERM (and SIGHUP) into KeyboardInterrupt, as Ctrl-C is, so the finally blocks
+    stop servers and drop databases; remembers which signal came, for the report."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = signum
+        raise KeyboardInterrupt
 
 
 @contextmanager
@@ -380,9 +391,12 @@ def _database(kind: str, workdir: Path, postgres_url: str) -> Iterator[BenchData
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    interrupt = _Interrupt()
+    signal.signal(signal.SIGTERM, interrupt)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # `nohup` keeps its meaning
+        signal.signal(signal.SIGHUP, interrupt)
     bench = Bench(args)
-    info = machine()
+    info = bench.info
     started = time.monotonic()
     log(
         f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}; "
@@ -396,29 +410,29 @@ def main(argv: list[str] | None = None) -> int:
             f"GET scenarios: Python driver, because {why}; its own CPU may cap the GET figures"
             " (see the generator CPU column)."
         )
-    measured: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="icon-bench-"))
+    interrupted = None
     try:
         for kind in args.databases:
             with _database(kind, workdir, args.postgres_url) as database:
                 if database is None:
                     continue
                 bench.run_database(database, workdir)
-                measured.append(database.name)
                 # Uploaded files are large; each database's go as soon as it is done.
                 shutil.rmtree(database.portal_data_dir, ignore_errors=True)
                 shutil.rmtree(database.baseline_files, ignore_errors=True)
     except KeyboardInterrupt:
-        log("Interrupted: servers stopped, temporary data removed.")
-        return 130
+        interrupted = _signal_name(interrupt.received)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    # What was measured is shown even after an interruption: a long run is not thrown away.
     print(
         f"\nMachine: {info['cores']} cores, {info['cpu']}, Python {info['python']}, "
         f"Linux {info['kernel']}"
     )
     print(report.LEGEND)
+    measured = list(dict.fromkeys(cell.database for cell in bench.results.cells))
     for name in measured:
         print()
         print(report.table(bench.results, name, bench.workers, bench.concurrencies))
@@ -427,21 +441,24 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"\nTotal time {time.monotonic() - started:.0f} s.")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": info,
-                    "duration": args.duration,
-                    "cells": [
-                        {**asdict(cell), "rate": cell.load.rate, "ratio": bench.results.ratio(cell)}
-                        for cell in bench.results.cells
-                    ],
-                },
-                indent=1,
-            )
-        )
+        _write_json(args.json, bench, info, args.duration)
+    if interrupted:
+        log(f"Interrupted by {interrupted}: servers stopped, temporary data removed.")
+        return 130
     return 1 if args.strict and not all_passed else 0
+
+
+def _signal_name(number: int | None) -> str:
+    return signal.Signals(number).name if number else "SIGINT"
+
+
+def _write_json(path: Path, bench: Bench, info: dict[str, str], duration: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = [
+        {**asdict(cell), "rate": cell.load.rate, "ratio": bench.results.ratio(cell)}
+        for cell in bench.results.cells
+    ]
+    path.write_text(json.dumps({"machine": info, "duration": duration, "cells": cells}, indent=1))
 
 
 if __name__ == "__main__":
