@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     org_phone: str = ""
     privacy_updated_on: str = "2026-11-27"
     log_level: str = "INFO"
+    # How long a worker serves a rendered public page from memory (app/pagecache.py); 0: never.
+    page_cache_seconds: float = 2.0
 
     @field_validator("default_locale")
     @classmethod

@@ -1,6 +1,7 @@
 """Dependencies shared by the route modules, as `Annotated` aliases."""
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,6 +26,19 @@ def get_session(request: Request) -> Iterator[Session]:
         engine = engine.execution_options(**WRITE)
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def open_session(request: Request) -> Iterator[Session]:
+    """A session opened by the route itself, outside FastAPI's dependencies: for the hottest
+    routes (a kept public page's render, a nomination, its receipt), which make one trip to the
+    thread pool where a sync route with a session dependency makes three."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def read_session(request: Request) -> AbstractContextManager[Session]:
+    return open_session(request)
 
 
 def get_templates(request: Request) -> Templates:

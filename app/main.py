@@ -15,6 +15,7 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.middleware import PortalMiddleware
+from app.pagecache import PageCache
 from app.routes import auth, judges, public, results, staff
 from app.templating import STATIC_DIR, Templates, translator
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.templates = Templates(settings)
+    app.state.page_cache = PageCache(settings.page_cache_seconds)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)

@@ -1,4 +1,5 @@
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from app.models import utcnow
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
+# Where a form's CSRF token goes in a page rendered to be kept (app/pagecache.py): the page is
+# served with each visitor's own token in its place.
+TOKEN_MARK = b"@@form-token@@"
+TOKEN_PLACEHOLDER = re.compile(rb"@@form-token@@([A-Za-z0-9:_-]{1,80})@@")
 
 
 @cache
@@ -41,6 +46,11 @@ class Templates:
         )
         self.env.globals["static"] = lambda name: f"/static/{name}?v={static_version(name)}"
 
+    def issue_form_token(self, request: Request, form: str) -> str:
+        return csrf.issue_token(
+            self.settings.signing_key, cookie=request.state.csrf_cookie, form=form, now=utcnow()
+        )
+
     def render(
         self,
         request: Request,
@@ -57,12 +67,12 @@ class Templates:
             headers = {**(headers or {}), **NO_STORE}
 
         def form_token(form: str) -> str:
-            return csrf.issue_token(
-                self.settings.signing_key,
-                cookie=request.state.csrf_cookie,
-                form=form,
-                now=utcnow(),
-            )
+            if getattr(request.state, "token_placeholders", False):
+                placeholder = f"{TOKEN_MARK.decode()}{form}@@"
+                if not TOKEN_PLACEHOLDER.fullmatch(placeholder.encode()):
+                    raise ValueError(f"a form name a kept page cannot hold: {form!r}")
+                return placeholder
+            return self.issue_form_token(request, form)
 
         def lang_url(locale: str) -> str:
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]

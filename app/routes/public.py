@@ -6,21 +6,32 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app import csrf
 from app.body import FormBody
 from app.config import Settings
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.db import end_reads
+from app.deps import (
+    SessionDep,
+    SettingsDep,
+    get_settings,
+    get_templates,
+    open_session,
+    read_session,
+)
 from app.errors import PermissionDenied
 from app.forms.errors import FormErrors
 from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
 from app.i18n import N_, Translator
-from app.models import MEXICAN_STATES, utcnow
+from app.models import MEXICAN_STATES, Theme, utcnow
+from app.pagecache import PageCache, public_page
 from app.routes.forms import BodyRefused, form_body
 from app.services import campaigns, nominations, throttle
 from app.services.campaigns import ThemeView
 from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
-from app.templating import NO_STORE, Templates
+from app.templating import NO_STORE, Templates, translator
 
 router = APIRouter()
 
@@ -46,22 +57,29 @@ NominationBody = Annotated[FormBody, Depends(nomination_body)]
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    campaign = campaigns.get_current_campaign(session)
-    themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
-    return templates.render(request, "public/home.html", {"campaign": campaign, "themes": themes})
+async def home(request: Request) -> Response:
+    return await public_page(request, "home", lambda: _campaign_page(request, "public/home.html"))
 
 
 @router.get("/about")
-def about(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    campaign = campaigns.get_current_campaign(session)
-    themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
-    return templates.render(request, "public/about.html", {"campaign": campaign, "themes": themes})
+async def about(request: Request) -> Response:
+    return await public_page(request, "about", lambda: _campaign_page(request, "public/about.html"))
+
+
+def _campaign_page(request: Request, name: str) -> Response:
+    with read_session(request) as session:
+        campaign = campaigns.get_current_campaign(session)
+        themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
+        context = {"campaign": campaign, "themes": themes}
+        return get_templates(request).render(request, name, context)
 
 
 @router.get("/privacy")
-def privacy(request: Request, templates: TemplatesDep) -> Response:
-    return templates.render(request, "public/privacy.html")
+async def privacy(request: Request) -> Response:
+    templates = get_templates(request)
+    return await public_page(
+        request, "privacy", lambda: templates.render(request, "public/privacy.html")
+    )
 
 
 @router.get("/healthz")
@@ -122,124 +140,151 @@ def _clean_files(
 
 
 @router.get("/nominate/{slug}")
-def nomination_form(
-    request: Request, slug: str, session: SessionDep, templates: TemplatesDep
-) -> Response:
-    view = campaigns.get_theme(session, slug=slug, now=utcnow())
-    return _form_page(request, templates, view, status_code=200 if view.is_open else 403)
+async def nomination_form(request: Request, slug: str) -> Response:
+    def render() -> Response:
+        with read_session(request) as session:
+            view = campaigns.get_theme(session, slug=slug, now=utcnow())
+            templates = get_templates(request)
+            return _form_page(request, templates, view, status_code=200 if view.is_open else 403)
+
+    return await public_page(request, "form", render)
 
 
 @router.post("/nominate/{slug}")
-def submit_nomination(
-    request: Request,
-    slug: str,
-    body: NominationBody,
-    session: SessionDep,
-    settings: SettingsDep,
-    templates: TemplatesDep,
-    t: TranslatorDep,
-) -> Response:
-    now = utcnow()
-    values = {name: value for name, value in body.fields if name != "csrf_token"}
-    try:
-        token = csrf.check_token(
-            settings.signing_key,
-            cookie=request.state.csrf_cookie_sent,
-            form=f"nominate:{slug}",
-            token=next((v for k, v in body.fields if k == "csrf_token"), None),
-            now=now,
-            max_age=timedelta(hours=settings.form_max_age_hours),
-        )
-    except csrf.CsrfError as error:
-        if error.reason != "expired":
-            raise PermissionDenied(
-                N_(
-                    "This form could not be verified. Make sure your browser accepts cookies,"
-                    " reload the form and send it again."
-                )
-            ) from error
-        # What they typed is not lost: the form comes back filled in, with a fresh token.
-        view = campaigns.get_theme(session, slug=slug, now=now)
-        expired = t("This form was open for too long. Check it and send it again.")
-        errors = FormErrors(general=[expired])
-        return _form_page(request, templates, view, values=values, errors=errors, status_code=403)
+async def submit_nomination(request: Request, slug: str, body: NominationBody) -> Response:
+    # The body is read here, on the event loop; everything else in one trip to the thread pool.
+    return await run_in_threadpool(_submit_nomination, request, slug, body)
 
-    # A repeated POST of a form already stored (double click, retry, back button) gets its receipt.
-    existing = nominations.find_by_submission_key(session, token.nonce)
-    if existing is not None:
-        return RedirectResponse(f"/nominations/{existing.reference}", status_code=303)
 
-    view = campaigns.get_theme(session, slug=slug, now=now)
-    if not view.is_open:
-        return _form_page(request, templates, view, status_code=403)
-    if values.get(HONEYPOT):
-        raise BodyRefused(
-            400,
-            N_(
-                "This nomination looks automated and was not accepted. If you are a person,"
-                " please reload the form and send it again."
-            ),
-        )
-    if now - token.issued_at < timedelta(seconds=settings.form_min_seconds):
-        too_fast = t("That was very fast. Please check the form and send it again.")
-        errors = FormErrors(general=[too_fast])
-        return _form_page(request, templates, view, values=values, errors=errors, status_code=422)
-    client = request.client.host if request.client else "unknown"
-    bucket = throttle.client_bucket(settings.signing_key, "nominate", client)
-    throttle.check_rate(session, bucket=bucket, limit=settings.nomination_rate_limit, now=now)
+def _detached_theme(session: Session, slug: str) -> Theme | None:
+    """The theme, out of the session: kept for other requests, it must not be expired by this
+    one's rollback nor loaded through its session."""
+    theme = campaigns.find_theme(session, slug=slug)
+    if theme is not None:
+        session.expunge(theme)
+    return theme
 
-    errors = FormErrors()
-    for name, times in Counter(name for name, _ in body.fields).items():
-        if times > 1:
-            errors.general.append(t("The field %(name)s was sent more than once.", name=name))
-    clean_files = _clean_files(body, settings, t, errors)
-    data = {name: value for name, value in values.items() if name not in CONTROL_FIELDS}
-    form, field_errors = validate_nomination(
-        data,
-        t,
-        max_age=view.theme.max_age,
-        theme_name=t.pick(view.theme.name_es, view.theme.name_en),
-        has_files=bool(body.files),
-        bad_encoding=body.bad_encoding,
-    )
-    errors.fields = {**field_errors.fields, **errors.fields}
-    errors.general += field_errors.general
-    if errors or form is None:
-        return _form_page(request, templates, view, values=values, errors=errors, status_code=422)
 
-    store = FileStore(settings.files_dir)
-    engine = request.app.state.engine
-    with nominations.files_kept_only_if_referenced(engine, store, clean_files):
+def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
+    settings = get_settings(request)
+    templates = get_templates(request)
+    t = translator(request)
+    # Reads first, without SQLite's write lock; the service takes it only to insert.
+    with open_session(request) as session:
+        now = utcnow()
+        values = {name: value for name, value in body.fields if name != "csrf_token"}
         try:
-            nomination = nominations.submit_nomination(
-                session,
-                theme=view,
-                form=form,
-                files=clean_files,
-                store=store,
-                submission_key=token.nonce,
-                locale=t.locale,
+            token = csrf.check_token(
+                settings.signing_key,
+                cookie=request.state.csrf_cookie_sent,
+                form=f"nominate:{slug}",
+                token=next((v for k, v in body.fields if k == "csrf_token"), None),
                 now=now,
-                base_url=settings.base_url,
+                max_age=timedelta(hours=settings.form_max_age_hours),
             )
-            throttle.record_hit(session, bucket=bucket, now=now)
-            session.commit()
-        except IntegrityError:
-            # The same form arrived twice at once and the other request stored it first.
-            session.rollback()
-            stored = nominations.find_by_submission_key(session, token.nonce)
-            if stored is None:
-                raise
-            nomination = stored
-    return RedirectResponse(f"/nominations/{nomination.reference}", status_code=303)
+        except csrf.CsrfError as error:
+            if error.reason != "expired":
+                raise PermissionDenied(
+                    N_(
+                        "This form could not be verified. Make sure your browser accepts cookies,"
+                        " reload the form and send it again."
+                    )
+                ) from error
+            # What they typed is not lost: the form comes back filled in, with a fresh token.
+            view = campaigns.get_theme(session, slug=slug, now=now)
+            expired = t("This form was open for too long. Check it and send it again.")
+            errors = FormErrors(general=[expired])
+            return _form_page(
+                request, templates, view, values=values, errors=errors, status_code=403
+            )
+
+        # A repeated POST of a form already stored (double click, retry, back button) gets its
+        # receipt.
+        existing = nominations.find_by_submission_key(session, token.nonce)
+        if existing is not None:
+            return RedirectResponse(f"/nominations/{existing}", status_code=303)
+
+        page_cache: PageCache = request.app.state.page_cache
+        theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
+        view = campaigns.theme_view(theme, now=now)
+        if not view.is_open:
+            return _form_page(request, templates, view, status_code=403)
+        if values.get(HONEYPOT):
+            raise BodyRefused(
+                400,
+                N_(
+                    "This nomination looks automated and was not accepted. If you are a person,"
+                    " please reload the form and send it again."
+                ),
+            )
+        if now - token.issued_at < timedelta(seconds=settings.form_min_seconds):
+            too_fast = t("That was very fast. Please check the form and send it again.")
+            errors = FormErrors(general=[too_fast])
+            return _form_page(
+                request, templates, view, values=values, errors=errors, status_code=422
+            )
+        client = request.client.host if request.client else "unknown"
+        bucket = throttle.client_bucket(settings.signing_key, "nominate", client)
+        throttle.check_rate(session, bucket=bucket, limit=settings.nomination_rate_limit, now=now)
+
+        # The checks and the files below run outside SQLite's write lock (app.db.end_reads).
+        end_reads(session)
+
+        errors = FormErrors()
+        for name, times in Counter(name for name, _ in body.fields).items():
+            if times > 1:
+                errors.general.append(t("The field %(name)s was sent more than once.", name=name))
+        clean_files = _clean_files(body, settings, t, errors)
+        data = {name: value for name, value in values.items() if name not in CONTROL_FIELDS}
+        form, field_errors = validate_nomination(
+            data,
+            t,
+            max_age=view.theme.max_age,
+            theme_name=t.pick(view.theme.name_es, view.theme.name_en),
+            has_files=bool(body.files),
+            bad_encoding=body.bad_encoding,
+        )
+        errors.fields = {**field_errors.fields, **errors.fields}
+        errors.general += field_errors.general
+        if errors or form is None:
+            return _form_page(
+                request, templates, view, values=values, errors=errors, status_code=422
+            )
+
+        store = FileStore(settings.files_dir)
+        engine = request.app.state.engine
+        with nominations.files_kept_only_if_referenced(engine, store, clean_files):
+            try:
+                nomination = nominations.submit_nomination(
+                    session,
+                    theme=view,
+                    form=form,
+                    files=clean_files,
+                    store=store,
+                    submission_key=token.nonce,
+                    locale=t.locale,
+                    now=now,
+                    base_url=settings.base_url,
+                )
+                throttle.record_hit(session, bucket=bucket, now=now)
+                session.commit()
+            except IntegrityError:
+                # The same form arrived twice at once and the other request stored it first.
+                session.rollback()
+                stored = nominations.find_by_submission_key(session, token.nonce)
+                if stored is None:
+                    raise
+                return RedirectResponse(f"/nominations/{stored}", status_code=303)
+        return RedirectResponse(f"/nominations/{nomination.reference}", status_code=303)
 
 
 @router.get("/nominations/{reference}")
-def receipt(
-    request: Request, reference: str, session: SessionDep, templates: TemplatesDep
-) -> Response:
-    found = nominations.get_receipt(session, reference=reference)
-    campaign = campaigns.get_current_campaign(session)
-    return templates.render(
-        request, "public/receipt.html", {"receipt": found, "campaign": campaign}, headers=NO_STORE
-    )
+async def receipt(request: Request, reference: str) -> Response:
+    def render() -> Response:
+        with request.app.state.engine.connect() as connection:
+            found = nominations.get_receipt(connection, reference=reference)
+        return get_templates(request).render(
+            request, "public/receipt.html", {"receipt": found}, headers=NO_STORE
+        )
+
+    return await run_in_threadpool(render)

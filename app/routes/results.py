@@ -11,12 +11,14 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep, SettingsDep, TemplatesDep
+from app.deps import SessionDep, SettingsDep, get_templates, read_session
 from app.i18n import TIMEZONE
 from app.models import utcnow
+from app.pagecache import public_page
 from app.services import publishing
 from app.services.evidence import FileStore
 from app.services.publishing import RevisionView, StageView
+from app.templating import Templates
 
 router = APIRouter()
 
@@ -25,7 +27,7 @@ def _today() -> date:
     return utcnow().astimezone(TIMEZONE).date()
 
 
-def _edition(request: Request, templates: TemplatesDep, view: RevisionView) -> Response:
+def _edition(request: Request, templates: Templates, view: RevisionView) -> Response:
     return templates.render(
         request,
         "results/edition.html",
@@ -33,28 +35,39 @@ def _edition(request: Request, templates: TemplatesDep, view: RevisionView) -> R
     )
 
 
-def _stage(request: Request, templates: TemplatesDep, view: StageView, *, page: str) -> Response:
+def _stage(request: Request, templates: Templates, view: StageView, *, page: str) -> Response:
     return templates.render(request, "results/stage.html", {"view": view, "page": page})
 
 
 @router.get("/finalists")
-def finalists(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    view = publishing.finalists_page(session, today=_today())
-    if isinstance(view, StageView):
-        return _stage(request, templates, view, page="finalists")
-    return templates.render(
-        request,
-        "results/finalists.html",
-        {"view": view, "photo_src": publishing.photo_path, "preview": False},
-    )
+async def finalists(request: Request) -> Response:
+    def render() -> Response:
+        with read_session(request) as session:
+            view = publishing.finalists_page(session, today=_today())
+            templates = get_templates(request)
+            if isinstance(view, StageView):
+                return _stage(request, templates, view, page="finalists")
+            return templates.render(
+                request,
+                "results/finalists.html",
+                {"view": view, "photo_src": publishing.photo_path, "preview": False},
+            )
+
+    return await public_page(request, "finalists", render)
 
 
 @router.get("/results")
-def results(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    view = publishing.results_page(session, year=None, today=_today())
-    if isinstance(view, StageView):
-        return _stage(request, templates, view, page="results")
-    return _edition(request, templates, view)
+async def results(request: Request) -> Response:
+    return await public_page(request, "results", lambda: _results_page(request, year=None))
+
+
+def _results_page(request: Request, *, year: int | None) -> Response:
+    with read_session(request) as session:
+        view = publishing.results_page(session, year=year, today=_today())
+        templates = get_templates(request)
+        if isinstance(view, StageView):
+            return _stage(request, templates, view, page="results")
+        return _edition(request, templates, view)
 
 
 # The open-data routes come before /results/{year}, whose parameter would otherwise take
@@ -86,35 +99,32 @@ def results_csv(year: int, session: SessionDep, settings: SettingsDep) -> Respon
 
 
 @router.get("/results/{year}")
-def edition(request: Request, year: int, session: SessionDep, templates: TemplatesDep) -> Response:
-    view = publishing.results_page(session, year=year, today=_today())
-    if isinstance(view, StageView):
-        return _stage(request, templates, view, page="results")
-    return _edition(request, templates, view)
+async def edition(request: Request, year: int) -> Response:
+    return await public_page(request, "edition", lambda: _results_page(request, year=year))
 
 
 @router.get("/results/{year}/revisions/{number}")
-def revision(
-    request: Request, year: int, number: int, session: SessionDep, templates: TemplatesDep
-) -> Response:
-    view = publishing.edition_revision(session, year=year, number=number)
-    return _edition(request, templates, view)
+async def revision(request: Request, year: int, number: int) -> Response:
+    def render() -> Response:
+        with read_session(request) as session:
+            view = publishing.edition_revision(session, year=year, number=number)
+            return _edition(request, get_templates(request), view)
+
+    return await public_page(request, "revision", render)
 
 
 @router.get("/results/{year}/winners/{finalist_id}")
-def winner(
-    request: Request,
-    year: int,
-    finalist_id: int,
-    session: SessionDep,
-    templates: TemplatesDep,
-) -> Response:
-    view = publishing.winner_page(session, year=year, finalist_id=finalist_id)
-    return templates.render(
-        request,
-        "results/winner.html",
-        {"view": view, "photo_src": publishing.photo_path},
-    )
+async def winner(request: Request, year: int, finalist_id: int) -> Response:
+    def render() -> Response:
+        with read_session(request) as session:
+            view = publishing.winner_page(session, year=year, finalist_id=finalist_id)
+            return get_templates(request).render(
+                request,
+                "results/winner.html",
+                {"view": view, "photo_src": publishing.photo_path},
+            )
+
+    return await public_page(request, "winner", render)
 
 
 @router.get("/media/finalists/{finalist_id}.jpg")

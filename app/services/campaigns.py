@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound
@@ -45,14 +46,23 @@ def list_themes(session: Session, *, campaign: Campaign, now: datetime) -> list[
     return [ThemeView(theme, window_state(theme, now)) for theme in themes]
 
 
-def get_theme(session: Session, *, slug: str, now: datetime) -> ThemeView:
-    """A theme of the current campaign, by its slug."""
-    campaign = get_current_campaign(session)
-    theme = None
-    if campaign is not None and len(slug) <= 40:
-        theme = session.exec(
-            select(Theme).where(Theme.campaign_id == campaign.id, Theme.slug == slug)
-        ).first()
+def find_theme(session: Session, *, slug: str) -> Theme | None:
+    """A theme of the current campaign, by its slug (one query: every nomination asks)."""
+    if len(slug) > 40:
+        return None
+    newest = select(func.max(Campaign.year)).scalar_subquery()
+    return session.exec(
+        select(Theme)
+        .join(Campaign, col(Campaign.id) == Theme.campaign_id)
+        .where(Campaign.year == newest, Theme.slug == slug)
+    ).first()
+
+
+def theme_view(theme: Theme | None, *, now: datetime) -> ThemeView:
     if theme is None:
         raise NotFound(N_("There is no theme with this name in the current campaign."))
     return ThemeView(theme, window_state(theme, now))
+
+
+def get_theme(session: Session, *, slug: str, now: datetime) -> ThemeView:
+    return theme_view(find_theme(session, slug=slug), now=now)

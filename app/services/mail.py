@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.db import WRITE
+from app.db import WRITE, insert_row
 from app.models import OutboxMessage, utcnow
 
 log = logging.getLogger("app.mail")
@@ -19,7 +19,7 @@ MAX_ATTEMPTS = 10
 def queue_mail(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
     """Writes the e-mail in the caller's transaction: it is sent only if that change is kept."""
     message = OutboxMessage(to_address=to, subject=subject[:300], body=body)
-    session.add(message)
+    insert_row(session, message)
     return message
 
 

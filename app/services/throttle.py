@@ -1,10 +1,11 @@
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from app.db import insert_row
 from app.errors import TooManyRequests
 from app.i18n import N_
 from app.models import RateLimitHit
@@ -40,8 +41,17 @@ def check_rate(session: Session, *, bucket: str, limit: int, now: datetime) -> N
         )
 
 
+# When this process last dropped hits older than the window.
+_last_sweep = datetime.min.replace(tzinfo=UTC)
+SWEEP_EVERY = timedelta(minutes=1)
+
+
 def record_hit(session: Session, *, bucket: str, now: datetime) -> None:
-    """Counts one action; hits older than the window are dropped on the way, so the table only
-    ever holds the last hour."""
-    session.execute(delete(RateLimitHit).where(col(RateLimitHit.created_at) <= now - WINDOW))
-    session.add(RateLimitHit(bucket=bucket, created_at=now))
+    """Counts one action. Hits older than the window are dropped on the way, at most once a
+    minute per process (not on every hit of a spike): the table holds little more than the
+    last hour, and `check_rate` counts only that hour."""
+    global _last_sweep
+    if now - _last_sweep >= SWEEP_EVERY:
+        _last_sweep = now
+        session.execute(delete(RateLimitHit).where(col(RateLimitHit.created_at) <= now - WINDOW))
+    insert_row(session, RateLimitHit(bucket=bucket, created_at=now))
