@@ -2,9 +2,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, insert
+from sqlalchemy import Engine, Insert, Table, event, insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -116,14 +117,19 @@ def insert_row(session: Session, row: SQLModel) -> int:
     object stays outside the session, with its new id; column defaults were applied when it was
     built."""
     table: Table = row.__table__  # type: ignore[attr-defined]
-    values = {
-        column.key: getattr(row, column.key)
-        for column in table.columns
-        if not (column.primary_key and getattr(row, column.key) is None)
-    }
-    new_id: int = session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    values = {column.key: getattr(row, column.key) for column in table.columns}
+    if values.get("id") is None:
+        values.pop("id", None)
+    new_id: int = session.execute(_insert_returning_id(table), values).scalar_one()
     row.id = new_id
     return new_id
+
+
+@cache
+def _insert_returning_id(table: Table) -> Insert:
+    # The same statement object every time, values passed as parameters: SQLAlchemy compiles
+    # it once (`.values(dict)` made a new statement, and a new cache key, on every call).
+    return insert(table).returning(table.c.id)
 
 
 @contextmanager
