@@ -18,6 +18,7 @@ A page is only kept when its address has no query but `lang`, so a visitor canno
 memory with variants; only 200 answers are kept.
 """
 
+import asyncio
 import re
 import threading
 import time
@@ -81,6 +82,7 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 MAX_PAGES = 64
+_Page = tuple[int, bytes, list[tuple[bytes, bytes]]]  # status, body, headers
 T = TypeVar("T")
 
 
@@ -91,6 +93,8 @@ class PageCache:
         self._pages: dict[tuple[str, ...], tuple[int, float, bytes, list[tuple[bytes, bytes]]]]
         self._pages = {}
         self._values: dict[tuple[str, ...], tuple[int, float, object]] = {}
+        # The renders under way, by key: one at a time per page (see public_page).
+        self.rendering: dict[tuple[str, ...], asyncio.Future[_Page | None]] = {}
 
     def key(self, request: Request, name: str) -> tuple[str, ...] | None:
         if self.seconds <= 0:
@@ -99,15 +103,17 @@ class PageCache:
             return None
         return (name, request.url.path, request.state.locale)
 
-    def get(self, key: tuple[str, ...]) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    def lookup(self, key: tuple[str, ...]) -> tuple[bytes, list[tuple[bytes, bytes]], bool] | None:
+        """The kept copy, if no change was written since it was rendered, and whether it is
+        still fresh (younger than `seconds`)."""
         kept = self._pages.get(key)
         if kept is None:
             return None
         generation, expires, body, headers = kept
-        if generation != _generation or time.monotonic() >= expires:
+        if generation != _generation:
             self._pages.pop(key, None)
             return None
-        return body, headers
+        return body, headers, time.monotonic() < expires
 
     def put(
         self,
@@ -144,21 +150,50 @@ class PageCache:
 async def public_page(request: Request, name: str, render: Callable[[], Response]) -> Response:
     """The page `render` makes, from memory when a fresh copy is kept. `render` runs in the
     thread pool, as a sync route would. The page's forms get this visitor's own CSRF tokens:
-    a kept page holds placeholders (`app.templating.token_placeholder`), filled in per request.
+    a kept page holds placeholders (`app.templating.TOKEN_MARK`), filled in per request.
+
+    One request at a time renders a page: when a copy ages out under a spike, the others are
+    served the aged copy meanwhile (never one older than a change written in this process),
+    or, with no copy to serve, wait for that render instead of all rendering it at once.
     """
     cache: PageCache = request.app.state.page_cache
     key = cache.key(request, name)
-    if key is not None and (kept := cache.get(key)) is not None:
-        return _with_tokens(request, 200, *kept)
-    generation = _generation  # read before rendering: a change during it makes the copy stale
+    if key is None:
+        return _with_tokens(request, *await _render(request, render))
+    kept = cache.lookup(key)
+    if kept is not None and kept[2]:
+        return _with_tokens(request, 200, kept[0], kept[1])
+    loop = asyncio.get_running_loop()
+    running = cache.rendering.get(key)
+    if running is not None and running.get_loop() is loop:
+        if kept is not None:
+            return _with_tokens(request, 200, kept[0], kept[1])
+        # Shielded: a visitor who leaves must not cancel the render others wait for.
+        shared = await asyncio.shield(running)
+        if shared is not None:
+            return _with_tokens(request, *shared)
+    future: asyncio.Future[_Page | None] = loop.create_future()
+    cache.rendering[key] = future
+    page: _Page | None = None
+    try:
+        generation = _generation  # read before rendering: a change during it makes it stale
+        page = await _render(request, render)
+        status, body, headers = page
+        if status == 200 and not any(name == b"set-cookie" for name, _ in headers):
+            cache.put(key, generation, body, headers)
+    finally:
+        # A render that raised (a 404, say) leaves the others to render on their own.
+        future.set_result(page)
+        if cache.rendering.get(key) is future:
+            del cache.rendering[key]
+    return _with_tokens(request, *page)
+
+
+async def _render(request: Request, render: Callable[[], Response]) -> _Page:
     request.state.token_placeholders = True
     response = await run_in_threadpool(render)
-    body = bytes(response.body)
     headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
-    cacheable = response.status_code == 200 and not response.headers.get("set-cookie")
-    if key is not None and cacheable:
-        cache.put(key, generation, body, headers)
-    return _with_tokens(request, response.status_code, body, headers)
+    return response.status_code, bytes(response.body), headers
 
 
 def _with_tokens(

@@ -1,19 +1,25 @@
 """Public pages served from memory between renders (app/pagecache.py): what is kept, for whom,
 and that a change shows at once in the worker that made it."""
 
+import asyncio
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlmodel import Session
+from starlette.requests import Request
 
 from app import pagecache
 from app.csrf import COOKIE_NAME
 from app.models import utcnow
+from app.routes import public
 from tests.factories import csrf_token_from, form_token, make_open_campaign, post_nomination
 
 
@@ -163,3 +169,46 @@ def test_a_theme_closed_by_staff_refuses_the_next_nomination_at_once(
     session.add(youth)
     session.commit()
     assert post_nomination(client, "youth", token=token).status_code == 403
+
+
+class SlowPage:
+    """A page that takes a while to render and counts its renders."""
+
+    def __init__(self) -> None:
+        self.renders = 0
+
+    def __call__(self, request: Request, name: str) -> Response:
+        self.renders += 1
+        time.sleep(0.3)
+        return HTMLResponse(f"<p>render {self.renders}</p>")
+
+
+async def _visits(app: FastAPI, count: int) -> list[str]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        responses = await asyncio.gather(*(http.get("/") for _ in range(count)))
+    assert {response.status_code for response in responses} == {200}
+    return [response.text for response in responses]
+
+
+def test_a_spike_renders_a_page_once(
+    app: FastAPI, campaign: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = SlowPage()
+    monkeypatch.setattr(public, "_campaign_page", slow)
+    pages = asyncio.run(_visits(app, 6))
+    assert slow.renders == 1
+    assert set(pages) == {"<p>render 1</p>"}
+
+
+def test_an_aged_copy_is_served_while_one_visit_renders_the_next(
+    app: FastAPI, campaign: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = SlowPage()
+    monkeypatch.setattr(public, "_campaign_page", slow)
+    asyncio.run(_visits(app, 1))
+    now = pagecache.time.monotonic()
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: now + 3)
+    pages = asyncio.run(_visits(app, 6))
+    assert slow.renders == 2
+    assert sorted(pages) == ["<p>render 1</p>"] * 5 + ["<p>render 2</p>"]
