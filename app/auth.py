@@ -38,8 +38,15 @@ def get_current_account(request: Request, session: SessionDep) -> Account | None
     token = request.cookies.get(SESSION_COOKIE, "")
     now = utcnow()
     signed_in = find_signed_in(session, token=token, now=now) if token else None
+    reading = request.method in ("GET", "HEAD")
+    if reading:
+        # The page's connection goes back to the pool until the handler's first query (nothing
+        # was written, and loaded rows stay loaded). Held across FastAPI's hop from this
+        # dependency to the handler, it deadlocked both pools under load: requests holding all
+        # the connections waited for a thread while every thread waited for a connection.
+        session.commit()
     if signed_in and signed_in.needs_touch:
-        if request.method in ("GET", "HEAD"):
+        if reading:
             # Its own short write transaction, so the page's own transaction stays read-only.
             engine = session.get_bind().engine.execution_options(**WRITE)
             with Session(engine) as toucher:

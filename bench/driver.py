@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -65,6 +66,8 @@ class DriverConfig:
     # Tells this process's PDFs apart from those of other driver processes.
     process_index: int = 0
     timeout: float = 30.0
+    # "get" with signed-in visits: (path, Cookie header) pairs taken in turn instead of `path`.
+    visits: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -274,9 +277,10 @@ def _status_kind(step: str, response: Response) -> str:
     return f"{step} HTTP {response.status}"
 
 
-async def _one_get(browser: _Browser, config: DriverConfig) -> bool:
-    # Without cookies, as wrk does: every request is a first visit.
-    response = await browser.connection.request("GET", config.path, {})
+async def _one_get(browser: _Browser, path: str, cookie: str) -> bool:
+    # Without cookies, as wrk does (every request is a first visit), unless signed in.
+    headers = {"cookie": cookie} if cookie else {}
+    response = await browser.connection.request("GET", path, headers)
     if response.status >= 400:
         raise FlowError(_status_kind("GET", response))
     return False
@@ -317,9 +321,13 @@ async def drive(config: DriverConfig, go: Callable[[], Awaitable[None]]) -> Driv
     if config.mode == "flow":
         step = _make_flow(config)
     else:
+        visits = [(path, cookie) for path, cookie in config.visits] or [(config.path, "")]
+        # The browsers take the visits in turn between them, as wrk's rotation script does.
+        turns = itertools.count(config.process_index)
 
         async def step(browser: _Browser) -> bool:
-            return await _one_get(browser, config)
+            path, cookie = visits[next(turns) % len(visits)]
+            return await _one_get(browser, path, cookie)
 
     browsers = [_Browser(config) for _ in range(config.concurrency)]
     result = DriverResult()

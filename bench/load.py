@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -69,6 +70,41 @@ def _start(argv: list[str], nice: int | None, **options: Any) -> subprocess.Pope
     return process
 
 
+def _lua_string(text: str) -> str:
+    # Paths and cookie values here are printable ASCII without quotes or backslashes.
+    if not text.isascii() or not text.isprintable() or '"' in text or "\\" in text:
+        raise ValueError(f"not a plain ASCII string for a wrk script: {text!r}")
+    return f'"{text}"'
+
+
+def wrk_rotation_script(requests: Sequence[tuple[str, str]], directory: Path) -> Path:
+    """A wrk script that sends these GETs (path, Cookie header) in turn. Each request is
+    formatted once, in `init`; `request` only hands out the next one, so wrk does little more
+    per request than on its fast path (one Lua call returning a ready string)."""
+    entries = ",\n".join(
+        f"  {{{_lua_string(path)}, {_lua_string(cookie)}}}" for path, cookie in requests
+    )
+    script = (
+        "-- Written by bench/load.py: signed-in GETs taken in turn.\n"
+        f"local visits = {{\n{entries}\n}}\n"
+        "local requests = {}\n"
+        "local next_one = 0\n"
+        "init = function(args)\n"
+        "  for i, visit in ipairs(visits) do\n"
+        '    requests[i] = wrk.format("GET", visit[1], {["Cookie"] = visit[2]})\n'
+        "  end\n"
+        "end\n"
+        "request = function()\n"
+        "  next_one = next_one % #requests + 1\n"
+        "  return requests[next_one]\n"
+        "end\n\n" + WRK_SCRIPT.read_text()
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"wrk-rotation-{abs(hash(script)):x}.lua"
+    path.write_text(script)
+    return path
+
+
 def run_wrk(
     url: str,
     *,
@@ -76,12 +112,16 @@ def run_wrk(
     duration: int,
     watch: AbstractContextManager[object],
     nice: int | None = None,
+    headers: Sequence[str] = (),
+    script: Path = WRK_SCRIPT,
 ) -> LoadResult:
+    """`headers` are sent with every request (a session's `Cookie:`); `script` replaces the
+    summary-only script with one that also chooses the requests (wrk_rotation_script)."""
     # One wrk thread drives tens of thousands of requests a second, far above any figure here,
     # and leaves the second core of a small machine to the server.
     argv = [
         "wrk", "-t1", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
-        "-s", str(WRK_SCRIPT), url,
+        "-s", str(script), *(arg for header in headers for arg in ("-H", header)), url,
     ]  # fmt: skip
     cpu_before = _children_cpu()
     wrk = _start(argv, nice, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -125,6 +165,7 @@ def run_driver(
     processes: int,
     watch: AbstractContextManager[object],
     nice: int | None = None,
+    visits: Sequence[tuple[str, str]] = (),
 ) -> LoadResult:
     """Runs `processes` driver processes sharing the concurrency, started together; `watch`
     is entered once they are ready, so it sees the load and not their start-up."""
@@ -141,6 +182,7 @@ def run_driver(
                 path=path,
                 pdf_bytes=pdf_bytes,
                 process_index=index,
+                visits=[(path, cookie) for path, cookie in visits],
             )
             drivers.append(
                 _start(
@@ -198,4 +240,4 @@ def unwatched() -> AbstractContextManager[object]:
 def pause_between_cells() -> None:
     # Lets the previous cell's connections close and SQLite checkpoint its WAL, so one cell's
     # leftovers do not land in the next one's figures.
-    time.sleep(0.2)
+    time.sleep(0.1)

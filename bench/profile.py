@@ -28,9 +28,10 @@ if not __package__:
 
 from bench.databases import BenchDatabase, postgres_database, sqlite_database
 from bench.driver import DriverConfig
-from bench.run import DEFAULT_POSTGRES, ROOT, app_command, portal_env
-from bench.scenarios import BY_KEY, Server
+from bench.run import DEFAULT_POSTGRES, ROOT, app_command, portal_env, seed_large
+from bench.scenarios import BY_KEY, Seeded, Server
 from bench.servers import free_port
+from bench.signin import check_visits, sign_in
 
 
 def _run_threadpool_inline() -> None:
@@ -43,7 +44,27 @@ def _run_threadpool_inline() -> None:
     anyio.to_thread.run_sync = run_sync  # type: ignore[assignment]  # a profiling-only stand-in
 
 
-async def _profile(args: argparse.Namespace, port: int, output: Path | None) -> None:
+async def _visits(base_url: str, scenario_key: str, seeded: Seeded | None) -> list[tuple[str, str]]:
+    """The scenario's signed-in GETs with their session cookies. Signing in runs in a thread:
+    the server answering it runs on this event loop."""
+    scenario = BY_KEY[scenario_key]
+    if scenario.visits is None or seeded is None:
+        return []
+    cookies: dict[str, str] = {}
+    visits = []
+    for visit in scenario.visits(seeded):
+        if visit.account not in cookies:
+            cookies[visit.account] = await asyncio.to_thread(
+                sign_in, base_url, visit.account, seeded.password
+            )
+        visits.append((visit.path, cookies[visit.account]))
+    await asyncio.to_thread(check_visits, base_url, visits[:1])
+    return visits
+
+
+async def _profile(
+    args: argparse.Namespace, port: int, output: Path | None, seeded: Seeded | None
+) -> None:
     import uvicorn
     from pyinstrument import Profiler
 
@@ -59,6 +80,7 @@ async def _profile(args: argparse.Namespace, port: int, output: Path | None) -> 
     while not server.started:
         await asyncio.sleep(0.05)
     flow = scenario.flow
+    visits = await _visits(f"http://127.0.0.1:{port}", args.scenario, seeded)
     config = DriverConfig(
         base_url=f"http://127.0.0.1:{port}",
         concurrency=args.concurrency,
@@ -66,6 +88,7 @@ async def _profile(args: argparse.Namespace, port: int, output: Path | None) -> 
         mode="flow" if flow else "get",
         path=flow.form_path if flow else scenario.path or "/",
         pdf_bytes=flow.pdf_bytes if flow else 0,
+        visits=visits,
     )
     driver = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -91,7 +114,7 @@ async def _profile(args: argparse.Namespace, port: int, output: Path | None) -> 
         f"{scenario.label}: {result['completed']} in {result['elapsed']:.1f} s, "
         f"{result['errors']} errors (one request at a time: throughput is not comparable)"
     )
-    print(profiler.output_text(unicode=True, color=False, show_all=False, timeline=False))
+    print(profiler.output_text(unicode=True, color=False, show_all=args.show_all, timeline=False))
     if output:
         output.write_text(profiler.output_html())
         print(f"HTML profile: {output}")
@@ -105,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--show-all", action="store_true", help="library frames too (SQLAlchemy, Jinja2…)"
+    )
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML report here")
     parser.add_argument(
         "--portal-dir", type=Path, default=ROOT, help="the checkout whose app/ is profiled"
@@ -127,23 +153,31 @@ def main(argv: list[str] | None = None) -> int:
             else sqlite_database(workdir)
         )
         with manager as database:
-            _prepare(database, workdir, portal_dir)
+            seeded = _prepare(database, workdir, portal_dir, large=BY_KEY[args.scenario].large)
             _run_threadpool_inline()
             html = args.html.resolve() if args.html else None
-            asyncio.run(_profile(args, free_port(), html))
+            asyncio.run(_profile(args, free_port(), html, seeded))
     return 0
 
 
-def _prepare(database: BenchDatabase, workdir: Path, portal_dir: Path) -> None:
+def _prepare(
+    database: BenchDatabase, workdir: Path, portal_dir: Path, *, large: bool
+) -> Seeded | None:
     env = portal_env(database, secrets.token_urlsafe(48), portal_dir)
     app_command(env, workdir, "migrate")
     app_command(env, workdir, "seed-demo")
+    seeded = None
+    if large:
+        print("Loading the large data (bench/seed_large.py)...", file=sys.stderr, flush=True)
+        seeded = seed_large(env, workdir)
+        print(f"Seeded in {seeded.seconds:.1f} s.", file=sys.stderr, flush=True)
     # The app in this process reads its settings from the same environment as bench.run's.
     for name in ("DATABASE_URL", "DATA_DIR", "SECRET_KEY", "ENVIRONMENT"):
         os.environ.pop(name, None)
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
     # Away from any `.env` in the directory the command was run from, as bench.run's servers.
     os.chdir(workdir)
+    return seeded
 
 
 if __name__ == "__main__":

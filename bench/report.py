@@ -84,6 +84,10 @@ class Results:
     def metric(self, cell: Cell, metric: Metric) -> float | None:
         if metric is Metric.ratio:
             return self.ratio(cell)
+        if metric in (Metric.p50_ms, Metric.p99_ms) and cell.load.completed == 0:
+            return math.inf  # not one answer in the whole cell: as slow as it gets
+        if metric is Metric.p50_ms:
+            return cell.load.p50_ms
         if metric is Metric.p99_ms:
             return cell.load.p99_ms
         if metric is Metric.errors:
@@ -148,6 +152,7 @@ Columns, for each worker count:
 
 _SHORT = {
     Metric.ratio: "xbase",
+    Metric.p50_ms: "p50",
     Metric.p99_ms: "p99",
     Metric.errors: "err",
     Metric.unstored: "stored",
@@ -178,12 +183,14 @@ def _block(results: Results, cell: Cell | None) -> str:
     )
     cpu = "/".join(f"{value * 100:.0f}" for value in cores)
     verdict = results.cell_verdict(cell) + (" busy" if cell.busy else "")
+    # No request answered within the cell (a slow page at high concurrency): no latency to show.
+    answered = load.completed > 0
     return " ".join(
         [
             _num(load.rate, 8),
             _num(results.ratio(cell), 5, 2),
-            _num(load.p50_ms, 7),
-            _num(load.p99_ms, 7),
+            _num(load.p50_ms if answered else None, 7),
+            _num(load.p99_ms if answered else None, 7),
             f"{load.errors:4d}",
             f"{cell.peak_rss_bytes / MB:4.0f}",
             f"{cpu:>13}",
@@ -263,7 +270,7 @@ def summary(results: Results, databases: list[str], workers: list[int]) -> tuple
                     continue
                 all_passed &= passed
                 shown = f"{value:.2f}" if target.metric is Metric.ratio else f"{value:g}"
-                if target.metric in (Metric.p99_ms, Metric.mb_per_worker):
+                if target.metric in (Metric.p50_ms, Metric.p99_ms, Metric.mb_per_worker):
                     shown = f"{value:.0f}"
                 parts.append(f"{w}w: {shown} {'PASS' if passed else 'MISS'}")
             if all(part.endswith("not measured") for part in parts):

@@ -38,8 +38,16 @@ from bench.databases import (
     postgres_reachable,
     sqlite_database,
 )
-from bench.scenarios import BY_KEY, SCENARIOS, Scenario, Server
-from bench.servers import Sampler, ServerProcess, free_port, running, wait_until_quiet
+from bench.scenarios import BY_KEY, SCENARIOS, Scenario, Seeded, Server
+from bench.servers import (
+    Sampler,
+    ServerProcess,
+    free_port,
+    running,
+    wait_until_idle,
+    wait_until_quiet,
+)
+from bench.signin import check_visits, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -117,6 +125,29 @@ def app_command(env: dict[str, str], workdir: Path, *args: str) -> None:
         raise RuntimeError(f"python -m app {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
+def seed_large(env: dict[str, str], workdir: Path) -> Seeded:
+    """bench/seed_large.py in the portal's environment. Run from its path with runpy, not as
+    `-m bench.seed_large`: the measured checkout (--portal-dir) has a `bench` of its own, and
+    only its `app` must come first on the path."""
+    script = ROOT / "bench" / "seed_large.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-SEED ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"bench/seed_large.py failed:\n{done.stdout}{done.stderr}")
+    return Seeded.from_json(json.loads(line.removeprefix("BENCH-SEED ")))
+
+
 def make_server(
     kind: Server,
     database: BenchDatabase,
@@ -159,6 +190,33 @@ class Bench:
         self.json: Path | None = args.json
         self.info = machine()
         self.results = report.Results()
+        # Per database: the large data, if a scenario needs it, and the session cookie of each
+        # benchmark account (sessions live in the database, so one sign-in serves every server).
+        self.seeded: Seeded | None = None
+        self.cookies: dict[str, str] = {}
+        self.workdir = Path(tempfile.gettempdir())
+
+    def _visits(self, scenario: Scenario) -> list[tuple[str, str]]:
+        assert scenario.visits is not None and self.seeded is not None
+        return [(v.path, self.cookies[v.account]) for v in scenario.visits(self.seeded)]
+
+    def sign_in(self, server: ServerProcess, scenarios: list[Scenario]) -> None:
+        """Signs the scenarios' accounts in (once per database) and checks that each account's
+        first page answers 200: wrk counts a redirect to /login as a success."""
+        if self.seeded is None:
+            return
+        seeded = self.seeded
+        for scenario in scenarios:
+            if scenario.visits is None:
+                continue
+            first: dict[str, str] = {}
+            for visit in scenario.visits(seeded):
+                if visit.account not in self.cookies:
+                    self.cookies[visit.account] = sign_in(
+                        server.url, visit.account, seeded.password
+                    )
+                first.setdefault(visit.account, visit.path)
+            check_visits(server.url, [(path, self.cookies[a]) for a, path in first.items()])
 
     def _drive(
         self,
@@ -168,6 +226,20 @@ class Bench:
         duration: float,
         watch: AbstractContextManager[object],
     ) -> load.LoadResult:
+        visits = self._visits(scenario) if scenario.visits else []
+        if visits and self.wrk and duration >= 1:
+            path, cookie = visits[0]
+            one = len(visits) == 1
+            return load.run_wrk(
+                server.url + path,
+                concurrency=concurrency,
+                duration=int(duration),
+                watch=watch,
+                nice=self.nice,
+                # One page: a plain header keeps wrk on its fast path; several: a Lua rotation.
+                headers=[f"Cookie: {cookie}"] if one else [],
+                script=load.WRK_SCRIPT if one else load.wrk_rotation_script(visits, self.workdir),
+            )
         if scenario.path is not None and self.wrk and duration >= 1:
             return load.run_wrk(
                 server.url + scenario.path,
@@ -187,13 +259,29 @@ class Bench:
             processes=self.driver_processes,
             watch=watch,
             nice=self.nice,
+            visits=visits,
         )
 
-    def warm_up(self, server: ServerProcess, scenarios: list[Scenario], workers: int) -> None:
+    def warm_up(
+        self,
+        server: ServerProcess,
+        scenarios: list[Scenario],
+        workers: int,
+        database: BenchDatabase,
+    ) -> None:
         # Templates compile, pools connect and lazy imports load on each worker's first
         # requests; that belongs to no cell.
         for scenario in scenarios:
-            self._drive(server, scenario, 4 * workers, 0.5, load.unwatched())
+            self._drive(server, scenario, 4 * workers, 0.3, load.unwatched())
+        self.drain(server, database)
+
+    def drain(self, server: ServerProcess, database: BenchDatabase) -> None:
+        """Lets the server finish the requests the load generator left queued: at c64 a page of
+        0.5 s leaves half a minute of work, which would otherwise be the next cell's."""
+        assert server.process is not None
+        waited = wait_until_idle(server.process.pid, database.postgres_name, max_wait=120)
+        if waited > 1:
+            log(f"  (waited {waited:.1f} s for the server to finish queued requests)")
 
     def measure(
         self,
@@ -246,6 +334,7 @@ class Bench:
             f"err {result.errors} [{result.generator}, {time.monotonic() - began:.1f} s]"
             + (" busy" if cell.busy else "")
         )
+        self.drain(server, database)
         load.pause_between_cells()
         return cell
 
@@ -254,6 +343,13 @@ class Bench:
         env = portal_env(database, secret, self.portal_dir)
         app_command(env, workdir, "migrate")
         app_command(env, workdir, "seed-demo")
+        self.seeded, self.cookies, self.workdir = None, {}, workdir
+        if any(scenario.large for scenario in self.scenarios):
+            log(f"{database.name}: loading the large data (bench/seed_large.py)...")
+            self.seeded = seed_large(env, workdir)
+            rows = sum(self.seeded.rows.values())
+            steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seeded.timings.items())
+            log(f"{database.name}: {rows:,} rows seeded in {self.seeded.seconds:.1f} s ({steps})")
         create_schema(database.baseline_url)
         for workers in self.workers:
             # The baseline first: the portal's ratios need its figures.
@@ -265,8 +361,15 @@ class Bench:
                     kind, database, workers, workdir, secret, self.portal_dir, self.nice
                 )
                 with running(server):
-                    self.warm_up(server, scenarios, workers)
+                    self.sign_in(server, scenarios)
+                    # The staff and judges' pages are warmed up just before their own cells:
+                    # their large pages grow the workers' memory, which must not be counted
+                    # against the public pages measured first.
+                    light = [s for s in scenarios if not s.large]
+                    self.warm_up(server, light, workers, database)
                     for scenario in scenarios:
+                        if scenario.large:
+                            self.warm_up(server, [scenario], workers, database)
                         for concurrency in self.concurrencies:
                             self.results.add(
                                 self.measure(database, server, scenario, workers, concurrency)
@@ -299,7 +402,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--duration",
         type=int,
-        # 3 s keeps a full run (84 cells) near 5 minutes; the figures move by a few % from 3 to 10.
+        # 3 s keeps a full run (84 cells) under 6 minutes; measured here, runs of 3 s and of
+        # 10 s cells spread alike (about ±10% from run to run), so longer cells buy little.
         help="seconds per cell, whole (wrk takes whole seconds); default 3, --quick 1",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: short, fewer cells")

@@ -32,6 +32,9 @@ class ProcStat:
     command: str
     parent: int
     cpu_ticks: int
+    # CPU of its children that ended and were waited for: for PostgreSQL's postmaster, the
+    # backends of connections that were opened and closed between two samples.
+    reaped_ticks: int
 
 
 def _stat(pid: int) -> ProcStat | None:
@@ -46,6 +49,7 @@ def _stat(pid: int) -> ProcStat | None:
         command=raw[raw.find("(") + 1 : name_end],
         parent=int(fields[1]),
         cpu_ticks=int(fields[11]) + int(fields[12]),  # utime + stime
+        reaped_ticks=int(fields[13]) + int(fields[14]),  # cutime + cstime
     )
 
 
@@ -110,7 +114,8 @@ def rss_bytes(pids: list[int]) -> int:
 class Usage:
     peak_rss_bytes: int
     # CPU seconds used during the cell by the server's process tree, by the PostgreSQL
-    # backends serving the benchmark's database, and by the whole machine.
+    # backends serving the benchmark's database (with those that ended during the cell, which
+    # may include another database's), and by the whole machine.
     server_cpu: float
     database_cpu: float
     machine_cpu: float
@@ -152,6 +157,8 @@ class Sampler:
         self._peak = 0
         self._server = _CpuGroup()
         self._backends = _CpuGroup()
+        # The postmaster's reaped-children CPU at the first and last sample.
+        self._reaped: dict[int, list[int]] = {}
         self._machine_start = 0
         self._machine_end = 0
         self._wall_start = 0.0
@@ -171,6 +178,10 @@ class Sampler:
         if self.database:
             backends = postgres_backends(self.database, processes)
             self._backends.see(backends, processes, at_start=at_start)
+            for postmaster in {processes[pid].parent for pid in backends if pid in processes}:
+                if postmaster in processes:
+                    ticks = processes[postmaster].reaped_ticks
+                    self._reaped.setdefault(postmaster, [ticks, ticks])[1] = ticks
 
     def __enter__(self) -> Sampler:
         self._wall_start = time.monotonic()
@@ -190,7 +201,8 @@ class Sampler:
         return Usage(
             peak_rss_bytes=self._peak,
             server_cpu=self._server.seconds(),
-            database_cpu=self._backends.seconds(),
+            database_cpu=self._backends.seconds()
+            + sum(last - first for first, last in self._reaped.values()) / CLOCK_TICKS,
             machine_cpu=(self._machine_end - self._machine_start) / CLOCK_TICKS,
             wall_seconds=self._wall_end - self._wall_start,
         )
@@ -301,3 +313,27 @@ def running(server: ServerProcess) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+def wait_until_idle(
+    root: int, database: str | None, *, max_wait: float, window: float = 0.2, limit: float = 0.05
+) -> float:
+    """Waits (at most `max_wait` s) until the server's process tree and its PostgreSQL backends
+    used less than `limit` of a core over `window` s: a slow page leaves requests queued after
+    the load generator has gone, and their work must not land in the next cell. Returns the
+    seconds waited."""
+    began = time.monotonic()
+
+    def ticks() -> int:
+        processes = _processes()
+        pids = process_tree(root, processes)
+        if database:
+            pids += postgres_backends(database, processes)
+        return sum(processes[pid].cpu_ticks for pid in pids if pid in processes)
+
+    while time.monotonic() - began < max_wait:
+        before = ticks()
+        time.sleep(window)
+        if (ticks() - before) / CLOCK_TICKS / window < limit:
+            break
+    return time.monotonic() - began

@@ -24,6 +24,7 @@ from sqlmodel import select as sqlmodel_select
 
 from app import csrf
 from app.config import Settings
+from app.i18n import TIMEZONE
 from app.models import Account, Nomination, NominationStatus, OutboxMessage, Role, metadata, utcnow
 from app.services.accounts import create_account
 from tests.factories import (
@@ -290,7 +291,7 @@ FORMS = [
         values=lambda w: {
             "kind": "references",
             "result": "clear",
-            "checked_on": utcnow().date().isoformat(),
+            "checked_on": utcnow().astimezone(TIMEZONE).date().isoformat(),
             "note": "Sin sanciones registradas.",
         },
         text_field="note",
@@ -330,7 +331,7 @@ FORMS = [
         action=lambda w: "/staff/meetings",
         values=lambda w: {
             "number": "2",
-            "held_on": utcnow().date().isoformat(),
+            "held_on": utcnow().astimezone(TIMEZONE).date().isoformat(),
             "themes": str(w.theme_id),
         },
         text_field="number",

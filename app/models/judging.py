@@ -112,9 +112,12 @@ class Score(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("sheet_id", "criterion_id"),
         Index("ix_score_criterion_id", "criterion_id"),
+        # Holds everything the aggregation reads of a score, so a meeting's 180,000 scores are
+        # read from the index alone (app/services/aggregation.py); it also serves by sheet.
+        Index("ix_score_sheet_id_criterion_id_value", "sheet_id", "criterion_id", "value"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    sheet_id: int = Field(foreign_key="score_sheet.id", index=True)
+    sheet_id: int = Field(foreign_key="score_sheet.id")
     criterion_id: int = Field(foreign_key="criterion.id")
     value: int

@@ -21,6 +21,11 @@ router = APIRouter()
 DECISION_FIELDS = ("advanced", "proposed_winner", "minutes")
 
 
+def number(value: float | None, places: int = 2) -> str:
+    """A figure of the results table; a dash when there is none."""
+    return "—" if value is None else f"{value:.{places}f}"
+
+
 def _values_of(results: MeetingResults) -> dict[str, object]:
     return {
         "advanced": {row.finalist.id for row in results.rows if row.advanced},
@@ -46,6 +51,7 @@ def _page(
             "values": values or _values_of(results),
             "errors": errors or FormErrors(),
             "saved": request.query_params.get("saved") == "1" and not errors,
+            "number": number,
         },
         status_code=status_code,
     )
