@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How long a worker serves a rendered public page from memory (app/pagecache.py); 0: never.
     page_cache_seconds: float = 2.0
+    # Requests of a worker that run in threads at once (app/process.py).
+    worker_threads: int = 8
 
     @field_validator("default_locale")
     @classmethod

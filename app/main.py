@@ -1,4 +1,6 @@
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -9,8 +11,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from app import process
 from app.auth import LoginRequired
-from app.config import Settings, get_settings
+from app.config import Environment, Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
@@ -44,7 +47,15 @@ class PortalApp(FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     docs = not settings.is_prod
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.environment is not Environment.test:
+            process.tune(threads=settings.worker_threads)
+        yield
+
     app = PortalApp(
+        lifespan=lifespan,
         title="Integrity Icon",
         docs_url="/docs" if docs else None,
         redoc_url=None,
