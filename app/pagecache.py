@@ -10,7 +10,7 @@ added per request by `app.middleware`.
 How fresh it stays:
 - a change written through the ORM in this process to anything a public page may show
   (anything but the high-volume tables listed in `UNSHOWN`) discards every kept page at once;
-- other workers' pages age out within `PAGE_CACHE_SECONDS` (2 s by default), as does a page
+- other workers' pages age out within `PAGE_CACHE_SECONDS` (10 s by default), as does a page
   whose content turns with the clock (a call that opens or closes, results published at a time).
 A page with a form is kept with placeholders where the CSRF tokens go, and each visitor gets
 their own tokens, signed over their own cookie, when it is served.

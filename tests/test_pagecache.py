@@ -118,7 +118,7 @@ def test_a_kept_page_ages_out(
     client.get("/results")
     assert queries.count == 0
     now = pagecache.time.monotonic()
-    monkeypatch.setattr(pagecache.time, "monotonic", lambda: now + 3)
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: now + 11)
     client.get("/results")
     assert queries.count > 0
 
@@ -208,7 +208,7 @@ def test_an_aged_copy_is_served_while_one_visit_renders_the_next(
     monkeypatch.setattr(public, "_campaign_page", slow)
     asyncio.run(_visits(app, 1))
     now = pagecache.time.monotonic()
-    monkeypatch.setattr(pagecache.time, "monotonic", lambda: now + 3)
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: now + 11)
     pages = asyncio.run(_visits(app, 6))
     assert slow.renders == 2
     assert sorted(pages) == ["<p>render 1</p>"] * 5 + ["<p>render 2</p>"]
