@@ -38,7 +38,14 @@ if _reason:
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
 
-from app.models import Nomination, Role  # noqa: E402
+from app.i18n import TIMEZONE  # noqa: E402
+from app.models import Nomination, Role, utcnow  # noqa: E402
+
+
+def mexico_today() -> date:
+    """The date forms take: Mexico City's, which differs from UTC's between 00:00 and 06:00."""
+    return utcnow().astimezone(TIMEZONE).date()
+
 
 PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
 REFERENCE = re.compile(r"\S{6,}")
@@ -143,7 +150,7 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         for kind in ("references", "press", "public_records", "sanctions"):
             page.get_by_label("Check", exact=True).select_option(kind)
             page.get_by_label("Result").select_option("clear")
-            page.get_by_label("Date of the check").fill(date.today().isoformat())
+            page.get_by_label("Date of the check").fill(mexico_today().isoformat())
             page.get_by_label("Note").fill(f"Revisado: {kind}.")
             page.get_by_role("button", name="Record check").click()
             expect(page.locator("main")).to_contain_text(f"Revisado: {kind}.")
@@ -162,7 +169,7 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         # Staff open a meeting of the Youth theme: both finalists are in it.
         page.goto("/staff/meetings")
         page.get_by_label("Number").fill("1")
-        page.get_by_label("Date", exact=True).fill(date.today().isoformat())
+        page.get_by_label("Date", exact=True).fill(mexico_today().isoformat())
         page.get_by_label("Youth").check()
         page.get_by_role("button", name="Create meeting").click()
         expect(page).to_have_url(re.compile(r"/staff/meetings/\d+$"))

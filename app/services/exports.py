@@ -14,9 +14,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import case, distinct, func
 from sqlmodel import Session, col, select
 
@@ -240,6 +237,11 @@ def write_xlsx(
     headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: str
 ) -> tuple[IO[bytes], int, int]:
     """A write-only workbook: rows go to disk as they come instead of living in memory."""
+    # Imported here: openpyxl adds ~15 MB to every worker that loads it, and only exports use it.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
 
