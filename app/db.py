@@ -74,8 +74,8 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
 
 
 def refresh_statistics(engine: Engine) -> None:
@@ -93,22 +93,18 @@ def end_reads(session: Session) -> None:
     """Ends a session's reads before its writes, on SQLite: its single writer should wait only
     for others' writes, not for what a request does between reading and writing. PostgreSQL
     has no such lock, and one transaction there spares a connection check-out."""
-    if is_sqlite_session(session):
+    if is_sqlite(session.get_bind()):
         session.commit()
 
 
 def begin_write(session: Session) -> None:
     """Starts the session's write transaction now: on SQLite, BEGIN IMMEDIATE, which takes the
     write lock (after `end_reads`: a transaction already open could not take it)."""
-    if not is_sqlite_session(session):
+    if not is_sqlite(session.get_bind()):
         return
     if session.in_transaction():
         raise RuntimeError("begin_write: the session's reads are still open (end_reads)")
     session.connection(execution_options=WRITE)
-
-
-def is_sqlite_session(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 def insert_row(session: Session, row: SQLModel) -> int:

@@ -1,7 +1,7 @@
 """Dependencies shared by the route modules, as `Annotated` aliases."""
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,10 +35,6 @@ def open_session(request: Request) -> Iterator[Session]:
     thread pool where a sync route with a session dependency makes three."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
-
-
-def read_session(request: Request) -> AbstractContextManager[Session]:
-    return open_session(request)
 
 
 def get_templates(request: Request) -> Templates:

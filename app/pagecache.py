@@ -31,34 +31,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.models import (
-    AccountToken,
-    AuditEvent,
-    EvidenceFile,
-    Nomination,
-    NominationNote,
-    OutboxMessage,
-    RateLimitHit,
-    Score,
-    ScoreSheet,
-    UserSession,
-)
+from app import models
 from app.templating import TOKEN_MARK, TOKEN_PLACEHOLDER, Templates
 
 # Tables whose rows no public page shows: the traffic of a spike (nominations and their files,
 # mail, sessions, throttling, the audit trail) or confidential (judges' scores). Writing them
 # keeps the pages; writing anything else discards them.
 UNSHOWN: tuple[type, ...] = (
-    AccountToken,
-    AuditEvent,
-    EvidenceFile,
-    Nomination,
-    NominationNote,
-    OutboxMessage,
-    RateLimitHit,
-    Score,
-    ScoreSheet,
-    UserSession,
+    models.AccountToken,
+    models.AuditEvent,
+    models.EvidenceFile,
+    models.Nomination,
+    models.NominationNote,
+    models.OutboxMessage,
+    models.RateLimitHit,
+    models.Score,
+    models.ScoreSheet,
+    models.UserSession,
 )
 
 # Bumped by any flush that may change a public page; a kept page of an older generation is

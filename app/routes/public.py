@@ -19,7 +19,6 @@ from app.deps import (
     get_settings,
     get_templates,
     open_session,
-    read_session,
 )
 from app.errors import PermissionDenied
 from app.forms.errors import FormErrors
@@ -67,7 +66,7 @@ async def about(request: Request) -> Response:
 
 
 def _campaign_page(request: Request, name: str) -> Response:
-    with read_session(request) as session:
+    with open_session(request) as session:
         campaign = campaigns.get_current_campaign(session)
         themes = campaigns.list_themes(session, campaign=campaign, now=utcnow()) if campaign else []
         context = {"campaign": campaign, "themes": themes}
@@ -142,7 +141,7 @@ def _clean_files(
 @router.get("/nominate/{slug}")
 async def nomination_form(request: Request, slug: str) -> Response:
     def render() -> Response:
-        with read_session(request) as session:
+        with open_session(request) as session:
             view = campaigns.get_theme(session, slug=slug, now=utcnow())
             templates = get_templates(request)
             return _form_page(request, templates, view, status_code=200 if view.is_open else 403)

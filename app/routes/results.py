@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep, SettingsDep, get_templates, read_session
+from app.deps import SessionDep, SettingsDep, get_templates, open_session
 from app.i18n import TIMEZONE
 from app.models import utcnow
 from app.pagecache import public_page
@@ -42,7 +42,7 @@ def _stage(request: Request, templates: Templates, view: StageView, *, page: str
 @router.get("/finalists")
 async def finalists(request: Request) -> Response:
     def render() -> Response:
-        with read_session(request) as session:
+        with open_session(request) as session:
             view = publishing.finalists_page(session, today=_today())
             templates = get_templates(request)
             if isinstance(view, StageView):
@@ -62,7 +62,7 @@ async def results(request: Request) -> Response:
 
 
 def _results_page(request: Request, *, year: int | None) -> Response:
-    with read_session(request) as session:
+    with open_session(request) as session:
         view = publishing.results_page(session, year=year, today=_today())
         templates = get_templates(request)
         if isinstance(view, StageView):
@@ -106,7 +106,7 @@ async def edition(request: Request, year: int) -> Response:
 @router.get("/results/{year}/revisions/{number}")
 async def revision(request: Request, year: int, number: int) -> Response:
     def render() -> Response:
-        with read_session(request) as session:
+        with open_session(request) as session:
             view = publishing.edition_revision(session, year=year, number=number)
             return _edition(request, get_templates(request), view)
 
@@ -116,7 +116,7 @@ async def revision(request: Request, year: int, number: int) -> Response:
 @router.get("/results/{year}/winners/{finalist_id}")
 async def winner(request: Request, year: int, finalist_id: int) -> Response:
     def render() -> Response:
-        with read_session(request) as session:
+        with open_session(request) as session:
             view = publishing.winner_page(session, year=year, finalist_id=finalist_id)
             return get_templates(request).render(
                 request,
