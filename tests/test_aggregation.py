@@ -9,12 +9,14 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from app.models import (
     Account,
     AuditEvent,
     Campaign,
+    ConflictDeclaration,
     Criterion,
     Finalist,
     Meeting,
@@ -208,6 +210,94 @@ def test_results_leave_out_a_judge_recused_after_scoring(session: Session, panel
     assert after["Finalista Uno"].judges == 2
     assert after["Finalista Uno"].weighted_mean == pytest.approx(2.5)
     assert panel.judges["A"].id not in {s.judge_id for s in after["Finalista Uno"].judge_scores}
+
+
+def figures_of(session: Session, panel: Panel) -> dict[str, tuple[int, float | None]]:
+    return {
+        name: (row.judges, row.weighted_mean)
+        for name, row in by_name(
+            aggregation.compute_results(session, meeting=panel.meeting)
+        ).items()
+    }
+
+
+def test_results_follow_every_change_to_what_they_are_computed_from(
+    session: Session, panel: Panel
+) -> None:
+    # Each step comes after results were computed (and kept) for the state before it.
+    first = figures_of(session, panel)
+    assert first["Finalista Uno"] == (3, pytest.approx(10 / 3))
+
+    # D submits the draft: a fourth judge for F1 (weighted 1).
+    scoring.save_sheet(
+        session,
+        meeting=panel.meeting,
+        judge=panel.judges["D"],
+        finalist=panel.finalists["F1"],
+        values={c.id: 1 for c in panel.criteria if c.id},
+        comment="",
+        version=1,
+        submit=True,
+        now=utcnow(),
+    )
+    session.commit()
+    assert figures_of(session, panel)["Finalista Uno"] == (4, pytest.approx(11 / 4))
+
+    # A changes a submitted sheet: F2's weighted 4 becomes 1.
+    scoring.save_sheet(
+        session,
+        meeting=panel.meeting,
+        judge=panel.judges["A"],
+        finalist=panel.finalists["F2"],
+        values={c.id: 1 for c in panel.criteria if c.id},
+        comment="",
+        version=1,
+        submit=True,
+        now=utcnow(),
+    )
+    session.commit()
+    assert figures_of(session, panel)["Finalista Dos"] == (3, pytest.approx(7 / 3))
+
+    # C's conflict with F3 is found to be none: C's 5 counts again.
+    conflict = session.exec(
+        select(ConflictDeclaration).where(ConflictDeclaration.judge_id == panel.judges["C"].id)
+    ).one()
+    conflict.has_conflict = False
+    conflict.updated_at = utcnow()
+    session.add(conflict)
+    session.commit()
+    assert figures_of(session, panel)["Finalista Tres"] == (3, pytest.approx(3.0))
+
+    # ... and a conflict recorded for B and F3 takes B's 1 out.
+    declare_conflict(session, panel.judges["B"], panel.finalists["F3"])
+    assert figures_of(session, panel)["Finalista Tres"] == (2, pytest.approx(4.0))
+
+
+def test_unchanged_results_are_not_computed_again(
+    session: Session, panel: Panel, engine: Engine
+) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    first = aggregation.compute_results(session, meeting=panel.meeting, judge_scores=False)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = aggregation.compute_results(session, meeting=panel.meeting, judge_scores=False)
+        summaries = aggregation.panel_summaries(session, meeting=panel.meeting)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    # Only the fingerprints and the scope were read: no score.
+    assert statements
+    assert not [s for s in statements if "per_sheet" in s or " score " in s.lower()]
+    assert [(r.finalist.id, r.mean_z, r.rank) for r in again.rows] == [
+        (r.finalist.id, r.mean_z, r.rank) for r in first.rows
+    ]
+    assert {i: (s.judges, s.rank) for i, s in summaries.items()} == {
+        r.finalist.id: (r.judges, r.rank) for r in first.rows if r.rank is not None
+    }
 
 
 def test_results_of_a_meeting_without_scores_are_empty(session: Session) -> None:
