@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -88,18 +89,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if removed:
         logging.getLogger("app").info("removed %d orphan file(s)", len(removed))
 
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=False,
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": False,
         # Longer than uvicorn's 5 s: fewer idle connections closed just as a browser reuses them.
-        timeout_keep_alive=30,
-        server_header=False,
-        log_level=settings.log_level.lower(),
-    )
+        "timeout_keep_alive": 30,
+        "server_header": False,
+        "log_level": settings.log_level.lower(),
+    }
+    if args.workers > 1:
+        # uvicorn's supervisor only starts and watches the workers, each a fresh interpreter
+        # that imports the app itself. Replaced by a bare `python -m uvicorn`, it holds ~20 MB
+        # instead of everything the preparation above imported (~70 MB, measured with bench/).
+        engine.dispose()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # S606: the command is this interpreter and our own flags; no shell, nothing typed in.
+        os.execv(sys.executable, _uvicorn_command(options, workers=args.workers))  # noqa: S606
+    uvicorn.run("app.main:app", **options)
     return 0
+
+
+def _uvicorn_command(options: dict[str, object], *, workers: int) -> list[str]:
+    """The command line that runs uvicorn with `options` (uvicorn.run's keywords)."""
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--workers", str(workers)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is False:
+            command.append("--no-" + name.replace("_", "-"))
+        else:
+            command += [flag, str(value)]
+    return command
 
 
 def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, col, select
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 from app.config import Settings
 from app.db import make_engine
 from app.models import Account, AccountToken, Campaign, Role, Theme
+from tests.server import PortalProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +139,27 @@ def test_migrate_on_current_database_is_a_no_op(settings: Settings, app: object)
 
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+def test_serve_with_workers_leaves_them_to_a_bare_uvicorn_supervisor(
+    settings: Settings, app: object
+) -> None:
+    server = PortalProcess(settings, workers=2).start()
+    try:
+        assert server.process is not None
+        supervisor = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        workers = children.read_text().split()
+        page = httpx.get(server.url + "/", timeout=10)
+    finally:
+        server.stop()
+
+    # The process the operator started became `python -m uvicorn`, which imports no app code,
+    # with the settings `serve` gives uvicorn.
+    assert supervisor[1:6] == [b"-m", b"uvicorn", b"app.main:app", b"--workers", b"2"]
+    assert {b"--no-proxy-headers", b"--no-server-header"} <= set(supervisor)
+    assert supervisor[supervisor.index(b"--timeout-keep-alive") + 1] == b"30"
+    # Two workers (and multiprocessing's resource tracker), and they serve.
+    assert len(workers) >= 2
+    assert page.status_code == 200
+    assert "server" not in page.headers
