@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from app.db import WRITE
+from app.db import READ, WRITE
 from app.deps import SessionDep
 from app.errors import DomainError, PermissionDenied
 from app.i18n import N_
@@ -37,25 +37,23 @@ def get_current_account(request: Request, session: SessionDep) -> Account | None
         return request.state.account
     token = request.cookies.get(SESSION_COOKIE, "")
     now = utcnow()
+    if not session.in_transaction():
+        # A plain read, even for a POST, whose session would otherwise begin with SQLite's
+        # write lock (app.db.WRITE).
+        session.connection(execution_options=READ)
     signed_in = find_signed_in(session, token=token, now=now) if token else None
-    reading = request.method in ("GET", "HEAD")
-    if reading:
-        # The page's connection goes back to the pool until the handler's first query (nothing
-        # was written, and loaded rows stay loaded). Held across FastAPI's hop from this
-        # dependency to the handler, it deadlocked both pools under load: requests holding all
-        # the connections waited for a thread while every thread waited for a connection.
-        session.commit()
+    # The connection goes back to the pool until the handler's first query (nothing was
+    # written, and loaded rows stay loaded). Held across FastAPI's hop from this dependency to
+    # the handler, it deadlocked both pools under load: requests holding all the connections
+    # (or, for POSTs, SQLite's write lock) waited for a thread while every thread waited for a
+    # connection (or the lock).
+    session.commit()
     if signed_in and signed_in.needs_touch:
-        if reading:
-            # Its own short write transaction, so the page's own transaction stays read-only.
-            engine = session.get_bind().engine.execution_options(**WRITE)
-            with Session(engine) as toucher:
-                touch_session(toucher, session_id=signed_in.session_id, now=now)
-                toucher.commit()
-        else:
-            # A POST's transaction already holds SQLite's write lock (app.db.WRITE): a second
-            # connection would wait for it until the busy timeout. Touch in the same one.
-            touch_session(session, session_id=signed_in.session_id, now=now)
+        # Its own short write transaction, begun and ended on this thread.
+        engine = session.get_bind().engine.execution_options(**WRITE)
+        with Session(engine) as toucher:
+            touch_session(toucher, session_id=signed_in.session_id, now=now)
+            toucher.commit()
     request.state.account = signed_in.account if signed_in else None
     request.state.session_id = signed_in.session_id if signed_in else None
     return request.state.account

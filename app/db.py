@@ -15,6 +15,8 @@ from app.config import Settings
 # must hold the write lock from its start, or under concurrency its upgrade fails at once with
 # "database is locked" (SQLITE_BUSY_SNAPSHOT skips the busy timeout).
 WRITE = {"sqlite_immediate": True}
+# For a transaction that only reads, on an engine or session set up with WRITE.
+READ = {"sqlite_immediate": False}
 HOLDS_WRITE_LOCK = "holds_sqlite_write_lock"
 
 

@@ -3,13 +3,20 @@ released when its connection goes back to the pool, whatever ended its transacti
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from fastapi import FastAPI, Request
+from sqlalchemy import Engine, text, update
 from sqlmodel import Session
 
+from app.auth import SESSION_COOKIE, get_current_account
 from app.db import HOLDS_WRITE_LOCK, WRITE
+from app.deps import get_session
+from app.models import Role, UserSession, utcnow
+from app.services.auth import start_session
 from tests.conftest import ON_POSTGRES
+from tests.factories import make_account
 
 pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="SQLite's single writer")
 
@@ -83,3 +90,37 @@ def test_readers_do_not_wait_for_a_writer(engine: Engine) -> None:
         threading.Thread(target=reader).start()
         assert read.wait(2)
         writer.rollback()
+
+
+@pytest.mark.parametrize("needs_touch", [False, True])
+def test_a_signed_in_post_finds_its_account_without_keeping_the_write_lock(
+    app: FastAPI, engine: Engine, session: Session, needs_touch: bool
+) -> None:
+    account = make_account(session, Role.staff)
+    token = start_session(session, account=account, now=utcnow())
+    if needs_touch:
+        session.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=10)))
+    session.commit()
+    request = Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/staff/anything",
+            "headers": [(b"cookie", f"{SESSION_COOKIE}={token}".encode())],
+            "app": app,
+        }
+    )
+    # The session a POST handler gets (app.deps.get_session): its transactions hold the lock.
+    dependency = get_session(request)
+    request_session = next(dependency)
+    try:
+        assert get_current_account(request, request_session) is not None
+        # What FastAPI does next is hop back to the event loop and wait for a thread for the
+        # handler: the lock must be free meanwhile, or writers filling every thread deadlock.
+        done = threading.Event()
+        threading.Thread(target=lambda: (_write(engine, "other"), done.set())).start()
+        assert done.wait(2)
+        # The handler's own first query takes the lock again.
+        assert request_session.connection().info.get(HOLDS_WRITE_LOCK)
+    finally:
+        dependency.close()
