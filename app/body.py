@@ -30,6 +30,9 @@ _PERCENT_EXPANSION = 3
 # A browser encodes a literal % as %25, so a % not followed by two hex digits was never typed in
 # a form; decoding would keep it silently, and a tool sending it gets a clear 400 instead.
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+# What browsers send for every text field of a form: read without the general parser, which
+# took a quarter of a nomination's parsing. Anything else (a file, quoting) goes through it.
+_PLAIN_FIELD = re.compile(rb'form-data; name="([^"\\]*)"')
 
 
 @dataclass(frozen=True)
@@ -207,12 +210,18 @@ class _MultipartReader:
         self._header_value.clear()
 
     def _on_headers_finished(self) -> None:
-        disposition, params = parse_options_header(self._headers.get(b"content-disposition"))
+        header = self._headers.get(b"content-disposition", b"")
+        plain = _PLAIN_FIELD.fullmatch(header)
+        if plain is not None:
+            self._add_part(_field_name(plain.group(1)), None)
+            return
+        disposition, params = parse_options_header(header)
         raw_name = params.get(b"name")
         if disposition != b"form-data" or raw_name is None:
             raise _malformed()
-        name = _field_name(raw_name)
-        raw_filename = params.get(b"filename")
+        self._add_part(_field_name(raw_name), params.get(b"filename"))
+
+    def _add_part(self, name: str, raw_filename: bytes | None) -> None:
         if raw_filename is None:
             self._field_count += 1
             if self._field_count > self._max_fields:

@@ -60,6 +60,22 @@ def test_rate_limit_holds_across_app_processes(
     assert nominations(session) == 2
 
 
+def test_a_repeat_of_a_stored_form_past_the_rate_limit_gets_its_receipt(
+    limited: TestClient, session: Session
+) -> None:
+    token = form_token(limited, "youth")
+    first = post_nomination(limited, token=token)
+    post_nomination(limited)
+
+    # The limit is reached; the browser sends the first form again (back button, retry).
+    again = post_nomination(limited, token=token)
+
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert post_nomination(limited).status_code == 429
+    assert nominations(session) == 2
+
+
 def test_rate_limit_does_not_store_client_address(limited: TestClient, session: Session) -> None:
     post_nomination(limited)
 

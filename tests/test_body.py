@@ -263,6 +263,36 @@ def test_multipart_from_a_real_client_encoder(client: TestClient) -> None:
     assert response.json()["files"][0]["data"] == "pixels"
 
 
+def test_multipart_field_names_in_every_disposition_spelling() -> None:
+    body = multipart(
+        text_part("plain", "1"),
+        text_part(b"accented \xc3\xa1", "2"),
+        # Quoting, extra parameters and other spellings take the general parser.
+        b'Content-Disposition: form-data; name="say \\"hi\\""\r\n\r\n3',
+        b"Content-Disposition: form-data; name=bare\r\n\r\n4",
+        b'Content-Disposition: Form-Data;name="spaced" \r\n\r\n5',
+        b'Content-Disposition: form-data; name="x"; extra="y"\r\n\r\n6',
+    )
+
+    response = post(make_client(max_fields=6), body)
+
+    assert response.status_code == 200
+    assert response.json()["fields"] == [
+        ["plain", "1"],
+        ["accented á", "2"],
+        ['say "hi"', "3"],
+        ["bare", "4"],
+        ["spaced", "5"],
+        ["x", "6"],
+    ]
+
+
+def test_multipart_part_that_is_not_form_data_is_malformed(client: TestClient) -> None:
+    response = post(client, multipart(b'Content-Disposition: attachment; name="a"\r\n\r\n1'))
+
+    assert response.status_code == 400
+
+
 def test_multipart_keeps_plus_and_percent_literally(client: TestClient) -> None:
     response = post(client, multipart(text_part("q", "a+b%20c")))
 

@@ -71,6 +71,29 @@ def test_nomination_repeated_post_stores_one_and_shows_same_receipt(
     assert count(session, OutboxMessage) == 1
 
 
+def test_nomination_repeated_after_the_theme_closed_still_gets_its_receipt(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    youth = themes[0]
+    token = form_token(client, "youth")
+    other = form_token(client, "youth")
+    first = post_nomination(client, token=token)
+    # The call closes at midnight; the first POST made it, its response was lost, and the
+    # browser sends the form again a moment later.
+    youth.closes_at = utcnow() - timedelta(seconds=1)
+    session.add(youth)
+    session.commit()
+
+    again = post_nomination(client, token=token)
+
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert count(session, Nomination) == 1
+    # A form not stored before is refused: the theme is closed.
+    assert post_nomination(client, token=other).status_code == 403
+    assert count(session, Nomination) == 1
+
+
 def test_nomination_second_form_is_a_second_nomination(
     client: TestClient, session: Session, themes: tuple[Theme, Theme]
 ) -> None:

@@ -20,7 +20,7 @@ from app.deps import (
     get_templates,
     open_session,
 )
-from app.errors import PermissionDenied
+from app.errors import PermissionDenied, TooManyRequests
 from app.forms.errors import FormErrors
 from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
 from app.i18n import N_, Translator
@@ -197,18 +197,24 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                 request, templates, view, values=values, errors=errors, status_code=403
             )
 
-        # A repeated POST of a form already stored (double click, retry, back button) gets its
-        # receipt.
-        existing = nominations.find_by_submission_key(session, token.nonce)
-        if existing is not None:
-            return RedirectResponse(f"/nominations/{existing}", status_code=303)
+        def stored_already() -> Response | None:
+            """The receipt, for a repeated POST (double click, retry, back button) of a form
+            already stored: asked before any refusal, so that a repeat arriving after the theme
+            closed, or past the rate limit, still gets it. A repeat that passes every check
+            gets it from the unique submission key, at the insert below, without this query."""
+            reference = nominations.find_by_submission_key(session, token.nonce)
+            if reference is None:
+                return None
+            return RedirectResponse(f"/nominations/{reference}", status_code=303)
 
         page_cache: PageCache = request.app.state.page_cache
         theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
         view = campaigns.theme_view(theme, now=now)
         if not view.is_open:
-            return _form_page(request, templates, view, status_code=403)
+            return stored_already() or _form_page(request, templates, view, status_code=403)
         if values.get(HONEYPOT):
+            if repeat := stored_already():
+                return repeat
             raise BodyRefused(
                 400,
                 N_(
@@ -219,12 +225,19 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         if now - token.issued_at < timedelta(seconds=settings.form_min_seconds):
             too_fast = t("That was very fast. Please check the form and send it again.")
             errors = FormErrors(general=[too_fast])
-            return _form_page(
+            return stored_already() or _form_page(
                 request, templates, view, values=values, errors=errors, status_code=422
             )
         client = request.client.host if request.client else "unknown"
         bucket = throttle.client_bucket(settings.signing_key, "nominate", client)
-        throttle.check_rate(session, bucket=bucket, limit=settings.nomination_rate_limit, now=now)
+        try:
+            throttle.check_rate(
+                session, bucket=bucket, limit=settings.nomination_rate_limit, now=now
+            )
+        except TooManyRequests:
+            if repeat := stored_already():
+                return repeat
+            raise
 
         # The checks and the files below run outside SQLite's write lock (app.db.end_reads).
         end_reads(session)
@@ -246,7 +259,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         errors.fields = {**field_errors.fields, **errors.fields}
         errors.general += field_errors.general
         if errors or form is None:
-            return _form_page(
+            return stored_already() or _form_page(
                 request, templates, view, values=values, errors=errors, status_code=422
             )
 
