@@ -131,6 +131,18 @@ def _insert_returning_id(table: Table) -> Insert:
 
 
 @contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for one statement that only reads. On PostgreSQL it runs in autocommit,
+    which spares the BEGIN and the ROLLBACK, a round trip each, around the statement (one
+    statement is its own snapshot); the pool gives the connection back as it found it. SQLite
+    reads in a transaction as usual (its begin hook above would open one anyway)."""
+    with engine.connect() as connection:
+        if not is_sqlite(connection):
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+@contextmanager
 def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session for the command line and tests; the caller commits."""
     with Session(engine, expire_on_commit=False) as session:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from app import csrf
 from app.body import FormBody
 from app.config import Settings
-from app.db import end_reads
+from app.db import end_reads, single_read
 from app.deps import (
     SessionDep,
     SettingsDep,
@@ -293,7 +293,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
 @router.get("/nominations/{reference}")
 async def receipt(request: Request, reference: str) -> Response:
     def render() -> Response:
-        with request.app.state.engine.connect() as connection:
+        with single_read(request.app.state.engine) as connection:
             found = nominations.get_receipt(connection, reference=reference)
         return get_templates(request).render(
             request, "public/receipt.html", {"receipt": found}, headers=NO_STORE
