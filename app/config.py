@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # How long a worker serves a rendered public page from memory (app/pagecache.py); 0: never.
     page_cache_seconds: float = 10.0
     # Requests of a worker that run in threads at once (app/process.py).
-    worker_threads: int = 8
+    worker_threads: int = 3
 
     @field_validator("default_locale")
     @classmethod
