@@ -56,8 +56,8 @@ class PortalMiddleware:
                 cookies = {key: morsel.value for key, morsel in jar.items()}
             except Exception:  # noqa: S110 - a garbled Cookie header is treated as no cookies
                 pass
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        asked = (query.get("lang") or [""])[0]
+        raw_query = scope.get("query_string", b"")
+        asked = (parse_qs(raw_query.decode("latin-1")).get("lang") or [""])[0] if raw_query else ""
         set_cookies: list[bytes] = []
         secure = self.settings.is_prod
         if asked in LOCALES:

@@ -88,9 +88,12 @@ class PageCache:
     def key(self, request: Request, name: str) -> tuple[str, ...] | None:
         if self.seconds <= 0:
             return None
-        if any(k != "lang" for k in request.query_params):
+        scope = request.scope
+        if scope["query_string"] and any(k != "lang" for k in request.query_params):
             return None
-        return (name, request.url.path, request.state.locale)
+        # The path from the scope: request.url builds the whole address, a tenth of the
+        # time of serving a kept page.
+        return (name, scope.get("root_path", "") + scope["path"], request.state.locale)
 
     def lookup(self, key: tuple[str, ...]) -> tuple[bytes, list[tuple[bytes, bytes]], bool] | None:
         """The kept copy, if no change was written since it was rendered, and whether it is
