@@ -1,4 +1,5 @@
 import asyncio
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,23 +34,30 @@ def make_client(**overrides: int) -> TestClient:
             body = await read_form(request, **limits)
         except BodyError as error:
             return JSONResponse({"code": error.code}, status_code=error.status)
-        return JSONResponse(
-            {
-                "fields": body.fields,
-                "files": [
-                    {
-                        "field": f.field,
-                        "filename": f.filename,
-                        "type": f.declared_type,
-                        "data": f.data.decode("latin-1"),
-                    }
-                    for f in body.files
-                ],
-                "bad_encoding": sorted(body.bad_encoding),
-            }
-        )
+        try:
+            return _echo(body)
+        finally:
+            body.close()
 
     return TestClient(Starlette(routes=[Route("/", endpoint, methods=["POST"])]))
+
+
+def _echo(body: FormBody) -> JSONResponse:
+    return JSONResponse(
+        {
+            "fields": body.fields,
+            "files": [
+                {
+                    "field": f.field,
+                    "filename": f.filename,
+                    "type": f.declared_type,
+                    "data": f.data.decode("latin-1"),
+                }
+                for f in body.files
+            ],
+            "bad_encoding": sorted(body.bad_encoding),
+        }
+    )
 
 
 @pytest.fixture
@@ -552,6 +560,7 @@ def test_streamed_multipart_split_anywhere_parses_the_same() -> None:
         assert isinstance(outcome, FormBody)
         assert outcome.fields == [("a", "uno"), ("b", "dos+tres")]
         assert outcome.files[0].data == b"\r\n--" + b"y" * 30
+        outcome.close()
 
 
 def test_streamed_urlencoded_split_anywhere_parses_the_same() -> None:
@@ -562,3 +571,36 @@ def test_streamed_urlencoded_split_anywhere_parses_the_same() -> None:
         outcome, _ = read_chunks(chunks, {"Content-Type": URLENCODED})
         assert isinstance(outcome, FormBody)
         assert outcome.fields == [("náme", "José María"), ("tag", "a"), ("tag", "b")]
+
+
+def test_a_large_file_waits_on_disk_not_in_memory() -> None:
+    data = bytes(range(256)) * 4096  # 1 MB
+    body = multipart(text_part("a", "uno"), file_part("evidence", "big.pdf", data))
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    limits = {"max_file_bytes": 2 * len(data), "max_total_bytes": 2 * len(data)}
+
+    tracemalloc.start()
+    try:
+        outcome, _ = read_chunks(chunks, {"Content-Type": MULTIPART}, **limits)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # What a request holds while it waits for a thread: not its 1 MB file.
+    assert isinstance(outcome, FormBody)
+    assert held < len(data) // 4
+    (upload,) = outcome.files
+    assert (upload.size, upload.data) == (len(data), data)
+    outcome.close()
+    assert upload.spool.closed
+
+
+def test_a_small_file_is_read_back_whole() -> None:
+    outcome, _ = read_chunks(
+        [multipart(file_part("evidence", "tiny.png", b"\x89PNG small"))],
+        {"Content-Type": MULTIPART},
+    )
+
+    assert isinstance(outcome, FormBody)
+    assert outcome.files[0].data == outcome.files[0].data == b"\x89PNG small"
+    outcome.close()

@@ -1,5 +1,6 @@
 """Reading form bodies for the route modules, with the limits of app.body."""
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -97,8 +98,8 @@ async def verified_form(request: Request) -> FormBody:
     return body
 
 
-async def verified_upload_form(request: Request) -> FormBody:
-    """Like verified_form, with files (a photo, say) under the evidence limits."""
+async def upload_form_body(request: Request) -> AsyncIterator[FormBody]:
+    """A form with files under the evidence limits, its files freed after the response."""
     settings = request.app.state.settings
     body = await form_body(
         request,
@@ -106,6 +107,16 @@ async def verified_upload_form(request: Request) -> FormBody:
         max_file_bytes=settings.max_file_bytes,
         max_total_bytes=settings.max_upload_bytes,
     )
+    try:
+        yield body
+    finally:
+        body.close()
+
+
+async def verified_upload_form(
+    request: Request, body: Annotated[FormBody, Depends(upload_form_body)]
+) -> FormBody:
+    """Like verified_form, with files (a photo, say) under the evidence limits."""
     verify_csrf(request, body)
     refuse_repeated_fields(body)
     return body

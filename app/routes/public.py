@@ -15,7 +15,6 @@ from app.config import Settings
 from app.db import end_reads, single_read
 from app.deps import (
     SessionDep,
-    SettingsDep,
     get_settings,
     get_templates,
     open_session,
@@ -26,7 +25,7 @@ from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
 from app.i18n import N_, Translator
 from app.models import MEXICAN_STATES, Theme, utcnow
 from app.pagecache import PageCache, public_page
-from app.routes.forms import BodyRefused, form_body
+from app.routes.forms import BodyRefused, upload_form_body
 from app.services import campaigns, nominations, throttle
 from app.services.campaigns import ThemeView
 from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
@@ -43,16 +42,7 @@ EVIDENCE_MESSAGES = {
 }
 
 
-async def nomination_body(request: Request, settings: SettingsDep) -> FormBody:
-    return await form_body(
-        request,
-        max_files=settings.max_files,
-        max_file_bytes=settings.max_file_bytes,
-        max_total_bytes=settings.max_upload_bytes,
-    )
-
-
-NominationBody = Annotated[FormBody, Depends(nomination_body)]
+NominationBody = Annotated[FormBody, Depends(upload_form_body)]
 
 
 @router.get("/")
