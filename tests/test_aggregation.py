@@ -228,34 +228,27 @@ def test_results_follow_every_change_to_what_they_are_computed_from(
     first = figures_of(session, panel)
     assert first["Finalista Uno"] == (3, pytest.approx(10 / 3))
 
+    def submit_ones(judge: str, finalist: str) -> None:
+        """The judge's sheet for the finalist (at version 1) submitted with 1 everywhere."""
+        scoring.save_sheet(
+            session,
+            meeting=panel.meeting,
+            judge=panel.judges[judge],
+            finalist=panel.finalists[finalist],
+            values={c.id: 1 for c in panel.criteria if c.id},
+            comment="",
+            version=1,
+            submit=True,
+            now=utcnow(),
+        )
+        session.commit()
+
     # D submits the draft: a fourth judge for F1 (weighted 1).
-    scoring.save_sheet(
-        session,
-        meeting=panel.meeting,
-        judge=panel.judges["D"],
-        finalist=panel.finalists["F1"],
-        values={c.id: 1 for c in panel.criteria if c.id},
-        comment="",
-        version=1,
-        submit=True,
-        now=utcnow(),
-    )
-    session.commit()
+    submit_ones("D", "F1")
     assert figures_of(session, panel)["Finalista Uno"] == (4, pytest.approx(11 / 4))
 
     # A changes a submitted sheet: F2's weighted 4 becomes 1.
-    scoring.save_sheet(
-        session,
-        meeting=panel.meeting,
-        judge=panel.judges["A"],
-        finalist=panel.finalists["F2"],
-        values={c.id: 1 for c in panel.criteria if c.id},
-        comment="",
-        version=1,
-        submit=True,
-        now=utcnow(),
-    )
-    session.commit()
+    submit_ones("A", "F2")
     assert figures_of(session, panel)["Finalista Dos"] == (3, pytest.approx(7 / 3))
 
     # C's conflict with F3 is found to be none: C's 5 counts again.
