@@ -115,11 +115,8 @@ def _uvicorn_command(options: dict[str, object], *, workers: int) -> list[str]:
     """The command line that runs uvicorn with `options` (uvicorn.run's keywords)."""
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--workers", str(workers)]
     for name, value in options.items():
-        flag = "--" + name.replace("_", "-")
-        if value is False:
-            command.append("--no-" + name.replace("_", "-"))
-        else:
-            command += [flag, str(value)]
+        flag = name.replace("_", "-")
+        command += [f"--no-{flag}"] if value is False else [f"--{flag}", str(value)]
     return command
 
 

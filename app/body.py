@@ -317,7 +317,7 @@ class _MultipartReader:
                 filename=part.filename,
                 declared_type=part.declared_type,
                 size=part.size,
-                spool=part.spool or _spool(),
+                spool=part.spool if part.spool is not None else _spool(),
             )
         )
         part.spool = None

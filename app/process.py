@@ -8,11 +8,8 @@ thread, a worker's resident memory grew from 120 MB to 370 MB and stayed there.
 import ctypes
 import ctypes.util
 import gc
-import logging
 
 from anyio import to_thread
-
-log = logging.getLogger("app")
 
 # mallopt(3) parameters.
 M_MMAP_THRESHOLD = -3

@@ -262,17 +262,20 @@ def _ranked(normalised: Any) -> Any:
     which `_median` finishes the median: picking it in SQL sorted the meeting's 30,000
     (judge, finalist) rows once more, which took longer than the rest of the ranking."""
     n = normalised.c
-    columns = [
-        n.finalist_id,
-        func.count().label("judges"),
-        func.avg(n.w).label("mean"),
-        _variance(n.w).label("variance"),
-        func.min(n.w).label("minimum"),
-        func.max(n.w).label("maximum"),
-        func.avg(n.z).label("mean_z"),
-        func.aggregate_strings(_exact_text(n.w), ",").label("weighted"),
-    ]
-    per_finalist = select(*columns).group_by(n.finalist_id).cte("per_finalist")
+    per_finalist = (
+        select(
+            n.finalist_id,
+            func.count().label("judges"),
+            func.avg(n.w).label("mean"),
+            _variance(n.w).label("variance"),
+            func.min(n.w).label("minimum"),
+            func.max(n.w).label("maximum"),
+            func.avg(n.z).label("mean_z"),
+            func.aggregate_strings(_exact_text(n.w), ",").label("weighted"),
+        )
+        .group_by(n.finalist_id)
+        .cte("per_finalist")
+    )
     p = per_finalist.c
     # PostgreSQL rounds only numerics to a number of places; SQLite takes the cast as a no-op.
     rounded = func.round(cast(p.mean_z, Numeric), TIE_DECIMALS)
@@ -359,7 +362,6 @@ def _compute_figures(
             tie=row.tied > 1,
         )
         for row in session.execute(select(ranked))
-        if row.mean is not None
     }
 
 
@@ -368,8 +370,9 @@ def _fingerprint(session: Session, meeting_id: int, weights: dict[int, float]) -
     the rubric's weights (frozen once scored); the meeting's sheets (a save always adds 1 to
     its sheet's `version`, a new sheet adds to the count and the highest id); the conflicts
     that recuse (one declared, withdrawn or edited moves the count, the ids' sum or the latest
-    `updated_at`); and the meeting's scope. Each is read from an index or a small table: about
-    10 ms for the large edition's meeting, against 120 ms for the figures themselves."""
+    `updated_at`); and the meeting's scope. A finalist's theme, which partitions the ranks, is
+    set when the finalist is made and never changes. Each is read from an index or a small
+    table: about 10 ms for the large edition's meeting, against 120 ms for the figures."""
     sheets = (
         select(
             func.count().label("sheets"),
@@ -551,21 +554,15 @@ def meeting_results(session: Session, *, meeting_id: int) -> MeetingResults:
     )
 
 
-def panel_summaries(
-    session: Session, *, meeting: Meeting, finalist_id: int | None = None
-) -> dict[int, PanelSummary]:
-    """Per finalist with scores (or only `finalist_id`): the aggregate a judge may see once the
-    meeting is closed, with no finalist loaded. The caller leaves out finalists the judge is
-    recused from."""
-    assert meeting.id is not None
+def panel_summaries(session: Session, *, meeting: Meeting) -> dict[int, PanelSummary]:
+    """Per finalist with scores: the aggregate a judge may see once the meeting is closed,
+    with no finalist loaded. The caller leaves out finalists the judge is recused from."""
     weights = {i: weight for i, weight, _, _ in _criteria(session, meeting.campaign_id)}
-    figures = _figures(session, meeting, weights)
     return {
         finalist: PanelSummary(
             judges=found.judges, weighted_mean=found.mean, rank=found.rank, tie=found.tie
         )
-        for finalist, found in figures.items()
-        if finalist_id is None or finalist == finalist_id
+        for finalist, found in _figures(session, meeting, weights).items()
     }
 
 

@@ -206,7 +206,7 @@ def open_dossier(
     finalist, theme = judge_finalist(session, meeting=meeting, finalist_id=finalist_id, judge=judge)
     panel = None
     if recusal.may_see_others_scores(meeting):
-        panel = panel_summaries(session, meeting=meeting, finalist_id=finalist_id).get(finalist_id)
+        panel = panel_summaries(session, meeting=meeting).get(finalist_id)
     return DossierPage(
         meeting=meeting,
         theme=theme,
