@@ -23,7 +23,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import DomainError
-    from app.services.accounts import create_account
+    from app.services.accounts.accounts import create_account
 
     password = None
     if args.password_stdin:
@@ -55,8 +55,8 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.services.demo import seed_demo
-    from app.services.demo_history import seed_past_edition
+    from app.services.demo.campaign import seed_demo
+    from app.services.demo.past_edition import seed_past_edition
 
     engine = make_engine(settings)
     with session_scope(engine, write=True) as session:
@@ -78,8 +78,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from app.services.evidence import FileStore
-    from app.services.nominations import sweep_orphan_files
+    from app.services.files import FileStore
+    from app.services.nominations.intake import sweep_orphan_files
 
     engine = make_engine(settings)
     refresh_statistics(engine)
@@ -121,7 +121,7 @@ def _uvicorn_command(options: dict[str, object], *, workers: int) -> list[str]:
 
 
 def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.services.mail import deliver_outbox
+    from app.services.mail.outbox import deliver_outbox
 
     result = deliver_outbox(
         make_engine(settings), smtp_url=settings.smtp_url, sender=settings.mail_from

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     org_phone: str = ""
     privacy_updated_on: str = "2026-11-27"
     log_level: str = "INFO"
-    # How long a worker serves a rendered public page from memory (app/pagecache.py); 0: never.
+    # How long a worker serves a rendered public page from memory (app/web/pagecache.py); 0: never.
     page_cache_seconds: float = 10.0
     # Requests of a worker that run in threads at once (app/process.py).
     worker_threads: int = 3

@@ -12,15 +12,15 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from app import process
-from app.auth import LoginRequired
 from app.config import Environment, Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
-from app.middleware import PortalMiddleware
-from app.pagecache import PageCache
 from app.routes import auth, judges, public, results, staff
-from app.templating import STATIC_DIR, Templates, translator
+from app.web.deps import LoginRequired
+from app.web.middleware import PortalMiddleware
+from app.web.pagecache import PageCache
+from app.web.templating import STATIC_DIR, Templates, translator
 
 log = logging.getLogger("app")
 

@@ -79,10 +79,10 @@ from app.models import (
     VettingStatus,
     Winner,
 )
-from app.services.accounts import hash_password
-from app.services.evidence import FileStore
-from app.services.publishing import build_results_content
-from app.services.search import fold
+from app.services.accounts.accounts import hash_password
+from app.services.files import FileStore
+from app.services.results.publishing import build_results_content
+from app.services.text import fold
 
 NOMINATIONS = 100_000
 LARGE_NOMINATIONS = 3_000

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session
 
-from app.auth import SESSION_COOKIE
 from app.models import (
     Account,
     Campaign,
@@ -26,8 +25,9 @@ from app.models import (
     VettingStatus,
     utcnow,
 )
-from app.services.accounts import hash_password
-from app.services.auth import start_session
+from app.services.accounts.accounts import hash_password
+from app.services.accounts.sessions import start_session
+from app.web.deps import SESSION_COOKIE
 
 DEFAULT_PASSWORD = "una frase de prueba larga"
 # Hashed once: Argon2 is slow on purpose, and most tests need accounts, not hashing.

@@ -26,7 +26,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services import aggregation, scoring
+from app.services.judging import aggregation, scoring
 from tests.factories import (
     csrf_token_from,
     declare_conflict,

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session, col, func, select
 
-from app.auth import SESSION_COOKIE
 from app.config import Environment
 from app.models import (
     Account,
@@ -25,8 +24,13 @@ from app.models import (
     UserSession,
     utcnow,
 )
-from app.services import accounts, login
-from app.services.accounts import COMMON_PASSWORDS, MIN_PASSWORD_LENGTH, check_password_rules
+from app.services.accounts import accounts, login
+from app.services.accounts.accounts import (
+    COMMON_PASSWORDS,
+    MIN_PASSWORD_LENGTH,
+    check_password_rules,
+)
+from app.web.deps import SESSION_COOKIE
 from tests.factories import DEFAULT_PASSWORD, csrf_token_from, make_account, sign_in
 
 NEW_PASSWORD = "otra frase nueva y larga"

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from app.body import TEXT_ROOM, BodyError, FormBody, read_form
+from app.web.body import TEXT_ROOM, BodyError, FormBody, read_form
 
 BOUNDARY = "----formboundary7MA4YWxkTrZu0gW"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"

@@ -121,7 +121,7 @@ def test_seed_demo_creates_open_campaign_and_prints_credentials(
 
     assert first.returncode == second.returncode == 0, first.stderr
     assert "judge1@demo.integrity-icon.invalid" in first.stdout
-    # This year's campaign, open, and last year's, published (app/services/demo_history.py).
+    # This year's campaign, open, and last year's, published (app/services/demo/past_edition.py).
     assert len(db.exec(select(Campaign)).all()) == 2
     current = db.exec(select(Campaign).order_by(col(Campaign.year).desc())).first()
     assert current is not None

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.models import OutboxMessage
-from app.services import mail, notifications
+from app.services.mail import notifications, outbox
 from tests.factories import csrf_token_from
 from tests.test_authz_matrix import (
     JUDGE_B_MARKER,
@@ -72,7 +72,7 @@ def test_markers_never_reach_judge_a_the_recused_judge_the_public_or_the_logs(
             follow_redirects=False,
         )
         assert sent.status_code in (200, 303)
-    mail.deliver_outbox(client.app.state.engine, smtp_url=None, sender="portal@example.org")  # type: ignore[attr-defined]
+    outbox.deliver_outbox(client.app.state.engine, smtp_url=None, sender="portal@example.org")  # type: ignore[attr-defined]
 
     problems: list[str] = []
     for actor in ("anonymous", "judge_a", "recused"):

@@ -16,7 +16,7 @@ from app.models import (
     Role,
     Theme,
 )
-from app.services.recusal import is_recused
+from app.services.judging.recusal import is_recused
 from tests.factories import (
     csrf_token_from,
     declare_conflict,

@@ -23,8 +23,8 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.models import EvidenceFile, Finalist, Nomination
-from app.services.evidence import FileStore
-from app.services.nominations import sweep_orphan_files
+from app.services.files import FileStore
+from app.services.nominations.intake import sweep_orphan_files
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_open_campaign, nomination_data
 from tests.server import PortalProcess

@@ -26,11 +26,11 @@ from app.models import (
     VettingCheck,
     Winner,
 )
-from app.services import publishing
-from app.services.accounts import verify_password
-from app.services.demo import seed_demo
-from app.services.demo_history import seed_past_edition
-from app.services.rubric import DEMO_CRITERIA
+from app.services.accounts.accounts import verify_password
+from app.services.campaigns.rubric import DEMO_CRITERIA
+from app.services.demo.campaign import seed_demo
+from app.services.demo.past_edition import seed_past_edition
+from app.services.results import publishing
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 

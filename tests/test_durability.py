@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.models import EvidenceFile, Nomination
-from app.services.evidence import FileStore, clean_upload
+from app.services.files import FileStore, clean_upload
 from tests.factories import make_open_campaign, nomination_data
 from tests.server import PortalProcess
 

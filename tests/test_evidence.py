@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 
 MAX_BYTES = 5_000_000
 MAX_PIXELS = 4_000_000

@@ -22,11 +22,11 @@ from sqlalchemy import Enum as SaEnum
 from sqlmodel import Session
 from sqlmodel import select as sqlmodel_select
 
-from app import csrf
 from app.config import Settings
 from app.i18n import TIMEZONE
 from app.models import Account, Nomination, NominationStatus, OutboxMessage, Role, metadata, utcnow
-from app.services.accounts import create_account
+from app.services.accounts.accounts import create_account
+from app.web import csrf
 from tests.factories import (
     DEFAULT_PASSWORD,
     declare_conflict,

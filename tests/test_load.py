@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from app.auth import SESSION_COOKIE
 from app.config import Settings
 from app.models import EvidenceFile, Nomination, Score, ScoreSheet, utcnow
-from app.services.auth import start_session
-from app.services.evidence import FileStore
+from app.services.accounts.sessions import start_session
+from app.services.files import FileStore
+from app.web.deps import SESSION_COOKIE
 from tests.factories import (
     make_criteria,
     make_finalist,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.models import OutboxMessage
-from app.services.mail import deliver_outbox, parse_smtp_url, queue_mail
+from app.services.mail.outbox import deliver_outbox, parse_smtp_url, queue_mail
 from tests.factories import make_open_campaign, post_nomination
 
 

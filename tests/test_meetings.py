@@ -26,7 +26,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services import meetings
+from app.services.judging import meetings
 from tests.factories import (
     csrf_token_from,
     declare_conflict,

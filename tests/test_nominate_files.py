@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from app.config import Settings
 from app.models import EvidenceFile, Nomination, Theme
-from app.services.evidence import FileStore
+from app.services.files import FileStore
 from tests.factories import form_token, make_open_campaign, nomination_data, post_nomination
 
 PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"

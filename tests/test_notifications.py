@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.models import MeetingStatus, NominationStatus, OutboxMessage, Role
-from app.services import notifications
+from app.services.mail import notifications
 from tests.factories import make_campaign, make_finalist, make_meeting, make_theme
 from tests.test_publishing import (
     announce,

@@ -1,4 +1,4 @@
-"""Public pages served from memory between renders (app/pagecache.py): what is kept, for whom,
+"""Public pages served from memory between renders (app/web/pagecache.py): what is kept, for whom,
 and that a change shows at once in the worker that made it."""
 
 import asyncio
@@ -16,10 +16,10 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 from starlette.requests import Request
 
-from app import pagecache
-from app.csrf import COOKIE_NAME
 from app.models import utcnow
 from app.routes import public
+from app.web import pagecache
+from app.web.csrf import COOKIE_NAME
 from tests.factories import csrf_token_from, form_token, make_open_campaign, post_nomination
 
 

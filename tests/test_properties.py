@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from app import csrf
-from app.body import BodyError, read_form
 from app.forms.nomination import NominationForm, validate_nomination
 from app.forms.text import email, normalise, phone, single_line
 from app.i18n import Translator, negotiate
-from app.services.search import fold
+from app.services.text import fold
+from app.web import csrf
+from app.web.body import BodyError, read_form
 
 MODEST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -145,7 +145,7 @@ def test_validate_nomination_any_dict_returns_form_or_errors(
         assert isinstance(form, NominationForm)
 
 
-# --- app.body.read_form --------------------------------------------------------------------------
+# --- app.web.body.read_form -----------------------------------------------------------------------
 
 LIMITS = {
     "max_fields": 5,
@@ -254,7 +254,7 @@ def test_read_form_any_content_length_header_parses_or_refuses_with_4xx(
     assert response.status_code < 500
 
 
-# --- app.csrf ------------------------------------------------------------------------------------
+# --- app.web.csrf ---------------------------------------------------------------------------------
 
 KEY = b"k" * 32
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -311,7 +311,7 @@ def test_check_token_issued_token_validates_only_for_its_cookie_and_form(
         _check(token, cookie=cookie, form=form + "x")
 
 
-# --- app.i18n and app.services.search ------------------------------------------------------------
+# --- app.i18n and app.services.text ------------------------------------------------------------
 
 
 @MODEST

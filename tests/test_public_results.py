@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.models import ResultsRevision
-from app.services import publishing
-from app.services.evidence import FileStore, clean_upload
+from app.services.files import FileStore, clean_upload
+from app.services.results import publishing
 from tests.factories import make_campaign, make_theme
 from tests.test_publishing import (
     Cycle,

@@ -40,8 +40,8 @@ from app.models import (
     Winner,
     utcnow,
 )
-from app.services import publishing
-from app.services.evidence import FileStore, clean_upload
+from app.services.files import FileStore, clean_upload
+from app.services.results import publishing
 from tests.conftest import make_settings
 from tests.factories import (
     csrf_token_from,

@@ -18,7 +18,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services.demo import seed_demo
+from app.services.demo.campaign import seed_demo
 from tests.factories import (
     csrf_token_from,
     make_account,

@@ -28,7 +28,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services import scoring
+from app.services.judging import scoring
 from tests.factories import (
     csrf_token_from,
     declare_conflict,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.main import create_app
 from app.models import Role
-from app.services import rubric
+from app.services.campaigns import rubric
 from tests.conftest import make_settings
 from tests.factories import (
     make_account,

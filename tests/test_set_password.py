@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import Account, AccountToken, Role, utcnow
-from app.services.accounts import create_account
+from app.services.accounts.accounts import create_account
 
 
 @pytest.fixture

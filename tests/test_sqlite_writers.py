@@ -10,11 +10,10 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine, text, update
 from sqlmodel import Session
 
-from app.auth import SESSION_COOKIE, get_current_account
 from app.db import HOLDS_WRITE_LOCK, WRITE
-from app.deps import get_session
 from app.models import Role, UserSession, utcnow
-from app.services.auth import start_session
+from app.services.accounts.sessions import start_session
+from app.web.deps import SESSION_COOKIE, get_current_account, get_session
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_account
 
@@ -110,7 +109,7 @@ def test_a_signed_in_post_finds_its_account_without_keeping_the_write_lock(
             "app": app,
         }
     )
-    # The session a POST handler gets (app.deps.get_session): its transactions hold the lock.
+    # The session a POST handler gets (app.web.deps.get_session): its transactions hold the lock.
     dependency = get_session(request)
     request_session = next(dependency)
     try:

@@ -29,8 +29,8 @@ from app.models import (
     VettingStatus,
     utcnow,
 )
-from app.services import candidates as service
-from app.services.candidates import (
+from app.services.candidates import grouping as service
+from app.services.candidates.grouping import (
     THRESHOLD,
     Entry,
     MatchIndex,

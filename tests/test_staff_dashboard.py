@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from app.models import Account, Candidate, NominationStatus, Role, Theme, VettingStatus, utcnow
-from app.services.dashboard import build_dashboard
+from app.services.campaigns.dashboard import build_dashboard
 from tests.factories import make_account, make_campaign, make_open_campaign, make_theme, sign_in
 from tests.test_staff_nominations import add_nomination, counted_statements
 

@@ -25,7 +25,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services.search import fold
+from app.services.text import fold
 from tests.factories import make_account, make_open_campaign, nomination_data, sign_in
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)", "\tTab", "=1+1"]

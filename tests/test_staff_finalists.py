@@ -24,8 +24,8 @@ from app.models import (
     Theme,
     VettingStatus,
 )
-from app.services.evidence import FileStore
-from app.services.nominations import sweep_orphan_files
+from app.services.files import FileStore
+from app.services.nominations.intake import sweep_orphan_files
 from tests.factories import csrf_token_from, make_account, make_open_campaign, sign_in
 from tests.test_staff_candidates import (
     audit_events,

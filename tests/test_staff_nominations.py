@@ -29,9 +29,9 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services.evidence import FileStore
-from app.services.screening import download_name
-from app.services.search import fold
+from app.services.files import FileStore
+from app.services.nominations.screening import download_name
+from app.services.text import fold
 from tests.factories import (
     csrf_token_from,
     make_account,

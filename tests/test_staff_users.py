@@ -21,7 +21,7 @@ from app.models import (
     UserSession,
     utcnow,
 )
-from app.services import accounts
+from app.services.accounts import accounts
 from tests.factories import csrf_token_from, make_account, sign_in
 
 ROUTES = [

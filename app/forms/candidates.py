@@ -2,95 +2,48 @@
 
 from collections.abc import Collection
 from datetime import date
-from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from app.body import FormBody
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Text, blank_to_none
+from app.forms.base import InputForm, OptionalRowId, RowId, validate
+from app.forms.errors import FormErrors
+from app.forms.text import Text
 from app.i18n import Translator
 from app.models import CheckKind, CheckResult, VettingStatus
-
-RowId = Annotated[int, BeforeValidator(blank_to_none), Field(ge=1, le=2**31 - 1)]
-OptionalRowId = Annotated[int | None, BeforeValidator(blank_to_none), Field(ge=1, le=2**31 - 1)]
 
 # The earliest date a vetting check can bear: an older one is a typing mistake.
 EARLIEST_CHECK = date(2000, 1, 1)
 
 
-class StaffForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CreateCandidateForm(StaffForm):
+class CreateCandidateForm(InputForm):
     nomination_id: RowId
     # Another ungrouped nomination of the same person, grouped in the same step.
     with_nomination_id: OptionalRowId = None
 
 
-class GroupForm(StaffForm):
+class GroupForm(InputForm):
     candidate_id: RowId
     nomination_id: RowId
 
 
-class AddNominationForm(StaffForm):
+class AddNominationForm(InputForm):
     nomination_id: RowId
 
 
-class MergeForm(StaffForm):
+class MergeForm(InputForm):
     other_id: RowId
 
 
-class VettingCheckForm(StaffForm):
+class VettingCheckForm(InputForm):
     kind: CheckKind
     result: CheckResult
     checked_on: date
     note: Text = Field("", max_length=5000)
 
 
-class VettingStatusForm(StaffForm):
+class VettingStatusForm(InputForm):
     status: VettingStatus
     vetting_note: Text = Field("", max_length=5000)
-
-
-Form = TypeVar("Form", bound=BaseModel)
-
-DATE_ERRORS = {
-    "date_parsing",
-    "date_from_datetime_parsing",
-    "date_type",
-    "date_from_datetime_inexact",
-}
-
-
-def form_values(body: FormBody) -> dict[str, str]:
-    """What was typed, to validate and to show again; the CSRF token is not part of it."""
-    return {name: value for name, value in body.fields if name != "csrf_token"}
-
-
-def validate(
-    model: type[Form],
-    data: dict[str, str],
-    t: Translator,
-    *,
-    bad_encoding: Collection[str] = (),
-) -> tuple[Form | None, FormErrors]:
-    """The validated form, or None and the errors to show beside each field."""
-    errors = FormErrors()
-    for name in bad_encoding:
-        errors.add(name, t("This field contains characters that are not valid text."))
-    try:
-        form = model.model_validate(data)
-    except ValidationError as error:
-        for item in error.errors():
-            if item["type"] in DATE_ERRORS and item["loc"]:
-                errors.add(str(item["loc"][0]), t("Enter a date such as 2026-03-31."))
-        collect(error, t, errors)
-        return None, errors
-    if errors:
-        return None, errors
-    return form, errors
 
 
 def validate_check(

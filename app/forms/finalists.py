@@ -2,17 +2,17 @@
 
 from pydantic import Field
 
-from app.forms.candidates import RowId, StaffForm
+from app.forms.base import InputForm, RowId
 from app.forms.text import Checkbox, Line, Text
 
 CITATION_MAX = 2000
 
 
-class ChooseFinalistForm(StaffForm):
+class ChooseFinalistForm(InputForm):
     candidate_id: RowId
 
 
-class FinalistProfileForm(StaffForm):
+class FinalistProfileForm(InputForm):
     """The public profile, shown once finalists are announced; the photo comes as a file."""
 
     public_name: Line = Field(min_length=1, max_length=200)

@@ -113,7 +113,7 @@ class Score(SQLModel, table=True):
         UniqueConstraint("sheet_id", "criterion_id"),
         Index("ix_score_criterion_id", "criterion_id"),
         # Holds everything the aggregation reads of a score, so a meeting's 180,000 scores are
-        # read from the index alone (app/services/aggregation.py); it also serves by sheet.
+        # read from the index alone (app/services/judging/aggregation.py); it also serves by sheet.
         Index("ix_score_sheet_id_criterion_id_value", "sheet_id", "criterion_id", "value"),
     )
 

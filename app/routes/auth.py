@@ -5,17 +5,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.auth import SESSION_COOKIE, CurrentAccount, CurrentAccountOrNone, require_role
-from app.body import FormBody
 from app.config import Settings
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import InvalidInput, TooManyRequests
 from app.forms.errors import FormErrors
 from app.i18n import Translator
 from app.models import Role, utcnow
-from app.routes.forms import VerifiedForm, text_form_body, verify_csrf
-from app.services import accounts, login
-from app.templating import NO_STORE, Templates
+from app.services.accounts import accounts, login
+from app.web.body import FormBody
+from app.web.deps import (
+    SESSION_COOKIE,
+    CurrentAccount,
+    CurrentAccountOrNone,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+    require_role,
+)
+from app.web.form_body import VerifiedForm, text_form_body, verify_csrf
+from app.web.templating import NO_STORE, Templates
 
 router = APIRouter()
 SET_PASSWORD_FORM = "set-password"  # noqa: S105 - a form name, not a password
@@ -33,7 +41,7 @@ def _client(request: Request) -> str:
 
 def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     # No Max-Age: the cookie ends with the browser; the server ends the session after 2 h idle
-    # or 12 h at most (app.services.auth).
+    # or 12 h at most (app.services.accounts.sessions).
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -9,27 +9,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app import csrf
-from app.body import FormBody
 from app.config import Settings
 from app.db import end_reads, single_read
-from app.deps import (
-    SessionDep,
-    get_settings,
-    get_templates,
-    open_session,
-)
 from app.errors import PermissionDenied, TooManyRequests
 from app.forms.errors import FormErrors
 from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
 from app.i18n import N_, Translator
 from app.models import MEXICAN_STATES, Theme, utcnow
-from app.pagecache import PageCache, public_page
-from app.routes.forms import BodyRefused, upload_form_body
-from app.services import campaigns, nominations, throttle
-from app.services.campaigns import ThemeView
-from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
-from app.templating import NO_STORE, Templates, translator
+from app.services import throttle
+from app.services.campaigns import campaigns
+from app.services.campaigns.campaigns import ThemeView
+from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.nominations import intake
+from app.web import csrf
+from app.web.body import FormBody
+from app.web.deps import SessionDep, get_settings, get_templates, open_session
+from app.web.form_body import BodyRefused, upload_form_body
+from app.web.pagecache import PageCache, public_page
+from app.web.templating import NO_STORE, Templates, translator
 
 router = APIRouter()
 
@@ -192,7 +189,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             already stored: asked before any refusal, so that a repeat arriving after the theme
             closed, or past the rate limit, still gets it. A repeat that passes every check
             gets it from the unique submission key, at the insert below, without this query."""
-            reference = nominations.find_by_submission_key(session, token.nonce)
+            reference = intake.find_by_submission_key(session, token.nonce)
             if reference is None:
                 return None
             return RedirectResponse(f"/nominations/{reference}", status_code=303)
@@ -255,9 +252,9 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
 
         store = FileStore(settings.files_dir)
         engine = request.app.state.engine
-        with nominations.files_kept_only_if_referenced(engine, store, clean_files):
+        with intake.files_kept_only_if_referenced(engine, store, clean_files):
             try:
-                nomination = nominations.submit_nomination(
+                nomination = intake.submit_nomination(
                     session,
                     theme=view,
                     form=form,
@@ -273,7 +270,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             except IntegrityError:
                 # The same form arrived twice at once and the other request stored it first.
                 session.rollback()
-                stored = nominations.find_by_submission_key(session, token.nonce)
+                stored = intake.find_by_submission_key(session, token.nonce)
                 if stored is None:
                     raise
                 return RedirectResponse(f"/nominations/{stored}", status_code=303)
@@ -284,7 +281,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
 async def receipt(request: Request, reference: str) -> Response:
     def render() -> Response:
         with single_read(request.app.state.engine) as connection:
-            found = nominations.get_receipt(connection, reference=reference)
+            found = intake.get_receipt(connection, reference=reference)
         return get_templates(request).render(
             request, "public/receipt.html", {"receipt": found}, headers=NO_STORE
         )

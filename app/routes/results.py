@@ -2,7 +2,7 @@
 winners' pages, the open data (JSON, CSV) and the photos of published profiles.
 
 Only published things are reachable here: before its staff action a page shows the stage the
-campaign is in, and anything else unpublished is a 404 (app/services/publishing.py).
+campaign is in, and anything else unpublished is a 404 (app/services/results/publishing.py).
 """
 
 import json
@@ -11,14 +11,14 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep, SettingsDep, get_templates, open_session
 from app.i18n import TIMEZONE
 from app.models import utcnow
-from app.pagecache import public_page
-from app.services import publishing
-from app.services.evidence import FileStore
-from app.services.publishing import RevisionView, StageView
-from app.templating import Templates
+from app.services.files import FileStore
+from app.services.results import publishing
+from app.services.results.publishing import RevisionView, StageView
+from app.web.deps import SessionDep, SettingsDep, get_templates, open_session
+from app.web.pagecache import public_page
+from app.web.templating import Templates
 
 router = APIRouter()
 

@@ -7,15 +7,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.errors import InvalidInput
 from app.forms.errors import FormErrors, collect
 from app.forms.text import Text
 from app.models import Account, Campaign, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import conflicts, rubric
-from app.templating import Templates
+from app.services.campaigns import rubric
+from app.services.judging import conflicts
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

@@ -3,10 +3,9 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, TemplatesDep
-from app.services import conflicts, meetings
-from app.services.campaigns import get_current_campaign
+from app.services.campaigns.campaigns import get_current_campaign
+from app.services.judging import conflicts, meetings
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep
 
 router = APIRouter()
 

@@ -7,18 +7,17 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app.auth import CurrentAccount
-from app.body import FormBody
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import NotFound
 from app.forms.errors import FormErrors
 from app.i18n import Translator
 from app.models import utcnow
-from app.routes.forms import VerifiedForm
-from app.services import scoring
-from app.services.evidence import FileStore
-from app.services.scoring import DossierPage, Problem
-from app.templating import Templates
+from app.services.files import FileStore
+from app.services.judging import scoring
+from app.services.judging.scoring import DossierPage, Problem
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

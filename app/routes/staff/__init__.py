@@ -6,7 +6,6 @@ admin-only parts add their own check on their sub-router.
 
 from fastapi import APIRouter, Depends
 
-from app.auth import require_role
 from app.models import Role
 from app.routes.staff import (
     arco,
@@ -23,6 +22,7 @@ from app.routes.staff import (
     results,
     users,
 )
+from app.web.deps import require_role
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(require_role(Role.staff, Role.admin))])
 router.add_api_route("", dashboard.show_dashboard, methods=["GET"])

@@ -14,16 +14,15 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.forms.errors import FormErrors, collect
 from app.forms.text import Checkbox, Line, Phone, normalise, single_line
 from app.i18n import N_, TIMEZONE, Translator
 from app.models import utcnow
-from app.routes.forms import VerifiedForm
-from app.services import arco
-from app.services.arco import DataFormat
-from app.templating import Templates, translator
+from app.services.privacy import arco
+from app.services.privacy.arco import DataFormat
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates, translator
 
 router = APIRouter()
 

@@ -6,26 +6,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.errors import NotFound
+from app.forms.base import validate
 from app.forms.candidates import (
     AddNominationForm,
     CreateCandidateForm,
     GroupForm,
     MergeForm,
-    form_values,
-    validate,
     validate_check,
     validate_status,
 )
 from app.forms.errors import FormErrors
 from app.i18n import N_, TIMEZONE, Translator
 from app.models import MEXICAN_STATES, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import candidates, vetting
-from app.services.candidates import Refused
-from app.templating import Templates, translator
+from app.services.candidates import grouping, vetting
+from app.services.candidates.grouping import Refused
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm, form_values
+from app.web.templating import Templates, translator
 
 router = APIRouter()
 
@@ -73,7 +71,7 @@ def _list_page(
     status_code: int = 200,
 ) -> Response:
     theme, page = _list_params(request)
-    overview = candidates.candidates_overview(session, theme_slug=theme, page=page)
+    overview = grouping.candidates_overview(session, theme_slug=theme, page=page)
     return templates.render(
         request,
         "staff/candidates/list.html",
@@ -106,7 +104,7 @@ def create_candidate(
     )
     if form is not None:
         try:
-            candidates.create_candidate(
+            grouping.create_candidate(
                 session,
                 actor=account,
                 nomination_id=form.nomination_id,
@@ -137,7 +135,7 @@ def group_nomination(
     form, errors = validate(GroupForm, form_values(body), t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
-            candidates.add_nomination(
+            grouping.add_nomination(
                 session,
                 actor=account,
                 candidate_id=form.candidate_id,
@@ -217,7 +215,7 @@ def add_nomination(
     form, errors = validate(AddNominationForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
-            candidates.add_nomination(
+            grouping.add_nomination(
                 session, actor=account, candidate_id=number, nomination_id=form.nomination_id
             )
         except Refused as refused:
@@ -247,7 +245,7 @@ def merge_candidate(
     form, errors = validate(MergeForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
-            candidates.merge_candidates(
+            grouping.merge_candidates(
                 session, actor=account, target_id=number, source_id=form.other_id
             )
         except Refused as refused:
@@ -276,7 +274,7 @@ def detach_nomination(
     nomination = _id(nomination_id, N_("This nomination is not grouped in this candidate."))
     errors = FormErrors()
     try:
-        kept = candidates.detach_nomination(
+        kept = grouping.detach_nomination(
             session, actor=account, candidate_id=number, nomination_id=nomination
         )
     except Refused as refused:

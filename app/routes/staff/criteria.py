@@ -6,17 +6,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from app.auth import CurrentAccount
-from app.body import FormBody
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.errors import InvalidInput
 from app.forms.errors import FormErrors, collect
 from app.forms.text import Line, Text, blank_to_none
 from app.i18n import Translator
 from app.models import Campaign, Criterion
-from app.routes.forms import VerifiedForm
-from app.services import rubric
-from app.templating import Templates
+from app.services.campaigns import rubric
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

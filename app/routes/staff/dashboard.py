@@ -1,10 +1,10 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep, TemplatesDep
 from app.models import MEXICAN_STATES, utcnow
-from app.services.dashboard import build_dashboard
-from app.services.screening import STATUS_LABELS
+from app.services.campaigns.dashboard import build_dashboard
+from app.services.nominations.screening import STATUS_LABELS
+from app.web.deps import SessionDep, TemplatesDep
 
 router = APIRouter()
 

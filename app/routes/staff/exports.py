@@ -10,16 +10,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from app.auth import CurrentAccount
 from app.db import session_scope
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.errors import NotFound
 from app.forms.errors import FormErrors
 from app.forms.filters import NominationFilter
 from app.i18n import N_, TIMEZONE
 from app.models import MEXICAN_STATES, utcnow
-from app.services import campaigns, exports
-from app.services.exports import ExportFile, ExportFormat
+from app.services.campaigns import campaigns
+from app.services.nominations import exports
+from app.services.nominations.exports import ExportFile, ExportFormat
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
 
 router = APIRouter()
 
@@ -76,7 +76,7 @@ def _export(
     try:
         # The page's own transaction has been reading; on SQLite it could not take the write
         # lock if someone wrote meanwhile, so the audit event gets its own short transaction
-        # (as app.auth does to touch a session), committed before the file is sent.
+        # (as app.web.deps does to touch a session), committed before the file is sent.
         with session_scope(request.app.state.engine, write=True) as writer:
             exports.record_export(writer, actor=account, export=export)
             writer.commit()

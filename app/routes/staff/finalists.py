@@ -4,20 +4,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth import CurrentAccount
-from app.body import FormBody
 from app.config import Settings
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import NotFound
-from app.forms.candidates import form_values, validate
+from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.finalists import CITATION_MAX, ChooseFinalistForm, FinalistProfileForm
 from app.i18n import N_, Translator
-from app.routes.forms import VerifiedForm, VerifiedUploadForm
-from app.services import finalists
-from app.services.candidates import Refused
-from app.services.evidence import CleanFile, EvidenceRejected, FileStore, clean_upload
-from app.templating import Templates
+from app.services.candidates import finalists
+from app.services.candidates.grouping import Refused
+from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm, VerifiedUploadForm, form_values
+from app.web.templating import Templates
 
 router = APIRouter()
 

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import InvalidInput
 from app.forms.errors import FormErrors, collect
 from app.forms.text import blank_to_none
 from app.i18n import N_, Translator
 from app.models import Campaign, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import meetings, panel, rubric
-from app.templating import Templates
+from app.services.campaigns import rubric
+from app.services.judging import meetings, panel
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

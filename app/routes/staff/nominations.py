@@ -6,18 +6,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app.auth import CurrentAccount
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import NotFound
 from app.forms.errors import FormErrors
 from app.forms.filters import NominationFilter
 from app.forms.screening import validate_decision, validate_note
 from app.i18n import N_
 from app.models import MEXICAN_STATES, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import screening
-from app.services.evidence import FileStore
-from app.templating import Templates
+from app.services.files import FileStore
+from app.services.nominations import screening
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

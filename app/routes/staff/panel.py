@@ -7,17 +7,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth import CurrentAccount
-from app.body import FormBody
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import Conflict, InvalidInput
 from app.forms.errors import FormErrors, collect
 from app.forms.text import Email, Line, Text
 from app.i18n import Translator
 from app.models import Campaign, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import conflicts, panel, rubric
-from app.templating import Templates
+from app.services.campaigns import rubric
+from app.services.judging import conflicts, panel
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

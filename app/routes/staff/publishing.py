@@ -8,19 +8,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth import CurrentAccount
-from app.body import FormBody
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import InvalidInput
 from app.forms.errors import FormErrors, collect
 from app.forms.text import Line, Text
 from app.i18n import Translator
 from app.models import utcnow
-from app.routes.forms import VerifiedForm
-from app.services import publishing
-from app.services.evidence import FileStore
-from app.services.publishing import FieldInvalid
-from app.templating import Templates
+from app.services.files import FileStore
+from app.services.results import publishing
+from app.services.results.publishing import FieldInvalid
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter()
 

@@ -6,15 +6,14 @@ from collections import Counter
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.auth import CurrentAccount
-from app.body import FormBody
-from app.deps import SessionDep, TemplatesDep, TranslatorDep
 from app.forms.errors import FormErrors
 from app.i18n import Translator
-from app.routes.forms import VerifiedForm
-from app.services import aggregation
-from app.services.aggregation import MeetingResults
-from app.templating import NO_STORE, Templates
+from app.services.judging import aggregation
+from app.services.judging.aggregation import MeetingResults
+from app.web.body import FormBody
+from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.form_body import VerifiedForm
+from app.web.templating import NO_STORE, Templates
 
 router = APIRouter()
 

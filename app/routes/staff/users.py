@@ -4,16 +4,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth import CurrentAccount, require_role
-from app.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.errors import Conflict
 from app.forms.accounts import InviteForm, RoleForm, validate_form
 from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
 from app.models import Account, Role, utcnow
-from app.routes.forms import VerifiedForm
-from app.services import accounts
-from app.templating import Templates
+from app.services.accounts import accounts
+from app.web.deps import (
+    CurrentAccount,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+    require_role,
+)
+from app.web.form_body import VerifiedForm
+from app.web.templating import Templates
 
 router = APIRouter(dependencies=[Depends(require_role(Role.admin))])
 

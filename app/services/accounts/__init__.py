@@ -1,0 +1,1 @@
+"""Accounts, signed-in sessions and signing in."""

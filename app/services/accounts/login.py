@@ -1,0 +1,334 @@
+"""Signing in and out, changing and resetting passwords, and the throttles that guard them.
+
+Failed attempts are counted in the database (RateLimitHit), per attempted e-mail address and
+per client, so every app process sees the same counts. The e-mail bucket is keyed on what was
+typed, not on an account: an address without an account is throttled exactly like one with an
+account, and the answers never tell them apart.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, col, select
+
+from app.errors import InvalidInput, TooManyRequests
+from app.i18n import N_
+from app.models import Account, AccountToken, RateLimitHit, Role, TokenPurpose
+from app.services import audit
+from app.services.accounts import accounts
+from app.services.accounts.sessions import end_session, find_signed_in, start_session
+from app.services.mail.compose import render_mail
+from app.services.mail.outbox import queue_mail
+
+WINDOW = timedelta(minutes=15)
+FAILED_LOGINS_PER_ACCOUNT = 5
+FAILED_LOGINS_PER_CLIENT = 20
+RESETS_PER_CLIENT = 5
+# Reset e-mails one address can receive per hour, so nobody can flood someone's mailbox.
+RESET_MAILS_PER_ACCOUNT = 3
+# Buckets of this module; their old hits are dropped here (app.services.throttle keeps its own).
+_PREFIXES = ("login-account:", "login-client:", "reset-client:")
+ROLE_HOMES = {Role.staff: "/staff", Role.admin: "/staff", Role.judge: "/judges"}
+THROTTLED = N_(
+    "Too many failed attempts to sign in. For your security, please wait %(minutes)s min and"
+    " try again."
+)
+RESET_THROTTLED = N_(
+    "Too many requests for a new password from your connection. Please wait %(minutes)s min"
+    " and try again."
+)
+
+
+def _keyed(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def client_hash(key: bytes, client: str) -> str:
+    """Tells clients apart in the audit trail without keeping their addresses."""
+    return _keyed(key, "client:" + client)
+
+
+def _bucket(key: bytes, prefix: str, value: str) -> str:
+    return prefix + _keyed(key, value)[:32]
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def role_home(role: Role) -> str:
+    return ROLE_HOMES[role]
+
+
+def safe_next(target: str | None) -> str | None:
+    """A path on this site to return to after signing in, or None for anything else: another
+    site (`//host`, `/\\host`, `https:`), control characters, or something too long."""
+    if not target or len(target) > 1000 or not target.startswith("/"):
+        return None
+    if target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    return target
+
+
+def _hits(session: Session, *, bucket: str, since: datetime) -> tuple[int, datetime | None]:
+    count, oldest = session.exec(
+        select(func.count(), func.min(RateLimitHit.created_at)).where(
+            RateLimitHit.bucket == bucket, col(RateLimitHit.created_at) > since
+        )
+    ).one()
+    return int(count), oldest
+
+
+def _wait_seconds(session: Session, *, limits: list[tuple[str, int]], now: datetime) -> int:
+    """Seconds until every bucket is under its limit again; 0 when none is over."""
+    wait = 0
+    for bucket, limit in limits:
+        count, oldest = _hits(session, bucket=bucket, since=now - WINDOW)
+        if count >= limit:
+            wait = max(wait, int(((oldest or now) + WINDOW - now).total_seconds()) + 1)
+    return wait
+
+
+def _record_hits(session: Session, *, buckets: list[str], now: datetime) -> None:
+    session.execute(
+        delete(RateLimitHit).where(
+            or_(*(col(RateLimitHit.bucket).startswith(prefix) for prefix in _PREFIXES)),
+            col(RateLimitHit.created_at) <= now - WINDOW,
+        )
+    )
+    session.add_all(RateLimitHit(bucket=bucket, created_at=now) for bucket in buckets)
+
+
+def _too_many(message: str, wait: int) -> TooManyRequests:
+    return TooManyRequests(message, retry_after=max(wait, 1), minutes=max((wait + 59) // 60, 1))
+
+
+def valid_address(email: str) -> str | None:
+    """The address, normalised, if `email` is one. Only such a value of an attempted login goes
+    to the audit trail: a password typed in the e-mail field by mistake must never land there,
+    as the trail can never be edited."""
+    try:
+        return validate_email(email[:254], check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+class WrongPassword(InvalidInput):
+    default_message = N_("This is not your current password.")
+
+
+def _attempt_details(email: str) -> dict[str, str] | None:
+    address = valid_address(email)
+    return {"email": address} if address else None
+
+
+class LoginOutcome(StrEnum):
+    signed_in = "signed_in"
+    failed = "failed"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    account: Account | None = None
+    token: str | None = None
+
+
+def log_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    client: str,
+    key: bytes,
+    now: datetime,
+    previous_token: str | None = None,
+) -> LoginResult:
+    """Checks the password and starts a new session (a new token at every login).
+
+    Raises TooManyRequests, after writing the refusal to the audit trail, when the address or
+    the client has too many recent failures; the caller commits before showing it."""
+    email = normalise_email(email)
+    account_bucket = _bucket(key, "login-account:", email)
+    client_bucket = _bucket(key, "login-client:", client)
+    fingerprint = client_hash(key, client)
+    wait = _wait_seconds(
+        session,
+        limits=[
+            (account_bucket, FAILED_LOGINS_PER_ACCOUNT),
+            (client_bucket, FAILED_LOGINS_PER_CLIENT),
+        ],
+        now=now,
+    )
+    # No address has control characters, and PostgreSQL refuses a NUL in a query: unknown.
+    typed_controls = any(ord(c) < 32 or ord(c) == 127 for c in email)
+    account = (
+        None
+        if typed_controls
+        else session.exec(select(Account).where(Account.email == email)).first()
+    )
+    if wait:
+        audit.record(
+            session,
+            actor=None,
+            action="login.throttled",
+            object_type="account" if account else "",
+            object_id=account.id if account else None,
+            after=_attempt_details(email),
+            client_hash=fingerprint,
+        )
+        session.flush()
+        raise _too_many(THROTTLED, wait)
+
+    # Always one Argon2 verification, against a dummy hash when there is no account, so the
+    # time taken does not tell whether the address has one.
+    matches = accounts.verify_password(account.password_hash if account else "", password)
+    if account is None or not matches or not account.is_active:
+        _record_hits(session, buckets=[account_bucket, client_bucket], now=now)
+        audit.record(
+            session,
+            actor=None,
+            action="login.failed",
+            object_type="account" if account else "",
+            object_id=account.id if account else None,
+            after=_attempt_details(email),
+            client_hash=fingerprint,
+        )
+        session.flush()
+        return LoginResult(outcome=LoginOutcome.failed)
+
+    if accounts.needs_rehash(account.password_hash):
+        account.password_hash = accounts.hash_password(password)
+    # The owner got in: their address's failures no longer count (the client's still do).
+    session.execute(delete(RateLimitHit).where(col(RateLimitHit.bucket) == account_bucket))
+    if previous_token:
+        end_session(session, token=previous_token, now=now)
+    token = start_session(session, account=account, now=now)
+    audit.record(
+        session,
+        actor=account,
+        action="login",
+        object_type="account",
+        object_id=account.id,
+        client_hash=fingerprint,
+    )
+    session.flush()
+    return LoginResult(outcome=LoginOutcome.signed_in, account=account, token=token)
+
+
+def log_out(session: Session, *, token: str, key: bytes, client: str, now: datetime) -> None:
+    """Ends this browser's session; the logout of a live session goes to the audit trail."""
+    signed_in = find_signed_in(session, token=token, now=now) if token else None
+    if token:
+        end_session(session, token=token, now=now)
+    if signed_in is not None:
+        audit.record(
+            session,
+            actor=signed_in.account,
+            action="logout",
+            object_type="account",
+            object_id=signed_in.account.id,
+            client_hash=client_hash(key, client),
+        )
+    session.flush()
+
+
+def change_password(
+    session: Session,
+    *,
+    account: Account,
+    current: str,
+    new: str,
+    key: bytes,
+    client: str,
+    now: datetime,
+) -> str:
+    """Sets a new password once the current one is given; every session of the account ends
+    and a fresh one starts for this browser, whose new token is returned.
+
+    Wrong current passwords count as failed logins of the account, so a session left open on
+    a shared computer cannot be used to guess the password."""
+    account_bucket = _bucket(key, "login-account:", normalise_email(account.email))
+    wait = _wait_seconds(session, limits=[(account_bucket, FAILED_LOGINS_PER_ACCOUNT)], now=now)
+    if wait:
+        raise _too_many(THROTTLED, wait)
+    if not accounts.verify_password(account.password_hash, current):
+        _record_hits(session, buckets=[account_bucket], now=now)
+        session.flush()
+        raise WrongPassword()
+    accounts.set_password(session, account=account, password=new, now=now)
+    token = start_session(session, account=account, now=now)
+    audit.record(
+        session,
+        actor=account,
+        action="password.changed",
+        object_type="account",
+        object_id=account.id,
+        client_hash=client_hash(key, client),
+    )
+    session.flush()
+    return token
+
+
+def request_password_reset(
+    session: Session,
+    *,
+    email: str,
+    client: str,
+    key: bytes,
+    now: datetime,
+    base_url: str,
+) -> None:
+    """Sends a one-time link (valid one hour) to an active account's address, and nothing to
+    any other address; the caller answers the same either way."""
+    bucket = _bucket(key, "reset-client:", client)
+    wait = _wait_seconds(session, limits=[(bucket, RESETS_PER_CLIENT)], now=now)
+    if wait:
+        raise _too_many(RESET_THROTTLED, wait)
+    _record_hits(session, buckets=[bucket], now=now)
+    account = session.exec(select(Account).where(Account.email == normalise_email(email))).first()
+    if account is None or not account.is_active:
+        session.flush()
+        return
+    sent_lately = session.exec(
+        select(func.count()).where(
+            AccountToken.account_id == account.id,
+            AccountToken.purpose == TokenPurpose.reset_password,
+            col(AccountToken.created_at) > now - timedelta(hours=1),
+        )
+    ).one()
+    if sent_lately >= RESET_MAILS_PER_ACCOUNT:
+        session.flush()
+        return
+    token = accounts.issue_token(
+        session,
+        account=account,
+        purpose=TokenPurpose.reset_password,
+        lifetime=accounts.RESET_PASSWORD_LIFETIME,
+        now=now,
+    )
+    subject, body = render_mail(
+        "password_reset",
+        account.locale,
+        person=account.name,
+        link=accounts.set_password_link(base_url, token),
+        reset_url=f"{base_url.rstrip('/')}/password-reset",
+        minutes=int(accounts.RESET_PASSWORD_LIFETIME.total_seconds() // 60),
+    )
+    queue_mail(session, to=account.email, subject=subject, body=body)
+    audit.record(
+        session,
+        actor=None,
+        action="password.reset_requested",
+        object_type="account",
+        object_id=account.id,
+        client_hash=client_hash(key, client),
+    )
+    session.flush()

@@ -1,0 +1,1 @@
+"""The campaign and its rubric, and the staff dashboard that follows it."""

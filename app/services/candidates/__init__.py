@@ -1,0 +1,1 @@
+"""Candidates: nominations of one person grouped, name matching, vetting, finalists."""

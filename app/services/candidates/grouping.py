@@ -1,0 +1,956 @@
+"""Candidates: the nominations of one person grouped into one, and who might be the same person.
+
+A candidate's strength is its number of independent nominators: distinct nominator e-mails
+(folded) among its nominations that were not withdrawn. Only eligible nominations are grouped,
+and only with a candidate of their own theme.
+
+Suggestions are computed in Python over the campaign's candidates and ungrouped nominations,
+loaded once per page (a few thousand short rows at the largest editions), with an index on word
+prefixes so that only names sharing words are scored.
+"""
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from functools import cached_property, lru_cache
+from typing import Literal
+
+from sqlalchemy import select as sql_select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from app.errors import InvalidInput, NotFound
+from app.i18n import N_
+from app.models import (
+    Account,
+    Campaign,
+    Candidate,
+    Finalist,
+    Nomination,
+    NominationStatus,
+    Theme,
+    VettingCheck,
+    VettingStatus,
+    utcnow,
+)
+from app.services import audit
+from app.services.campaigns.campaigns import get_current_campaign
+from app.services.text import fold
+
+
+class Refused(InvalidInput):
+    """A change the rules refuse (422), with the form field it is about, if any."""
+
+    def __init__(self, message: str, *, field: str = "", **params: object) -> None:
+        super().__init__(message, **params)
+        self.field = field
+
+
+# --- Matching -------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+# Honorifics written before a name; they say nothing about who it is.
+_TITLES = frozenset(
+    [
+        "lic",
+        "licda",
+        "licenciada",
+        "licenciado",
+        "ing",
+        "inga",
+        "dr",
+        "dra",
+        "doctor",
+        "doctora",
+        "mtro",
+        "mtra",
+        "maestro",
+        "maestra",
+        "prof",
+        "profa",
+        "profesor",
+        "profesora",
+        "arq",
+        "sr",
+        "sra",
+        "srita",
+        "c",
+        "cp",
+        "biol",
+        "don",
+        "dona",
+    ]
+)
+# Short forms common in Mexican names as people type them.
+_ABBREVIATIONS = {
+    "ma": "maria",
+    "fco": "francisco",
+    "gpe": "guadalupe",
+    "glez": "gonzalez",
+    "gzz": "gonzalez",
+    "hdez": "hernandez",
+    "hdz": "hernandez",
+    "mtz": "martinez",
+    "rdz": "rodriguez",
+    "rguez": "rodriguez",
+    "rdguez": "rodriguez",
+    "fdez": "fernandez",
+    "gtz": "gutierrez",
+}
+# Words joining compound surnames ("de la Cruz"): too common to tell two people apart.
+_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y"})
+# Words of institution names that every institution has.
+_INSTITUTION_STOPWORDS = frozenset({"de", "del", "la", "las", "los", "el", "y", "e", "en", "h"})
+
+NAME_WEIGHT = 0.75
+INSTITUTION_WEIGHT = 0.25
+SAME_STATE_BONUS = 0.05
+OTHER_STATE_PENALTY = 0.15
+# Below this name similarity, the rest (same institution, same state) cannot make a match:
+# colleagues are not the same person.
+NAME_FLOOR = 0.7
+THRESHOLD = 0.6
+SUGGESTIONS_PER_ROW = 5
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def match_key(name: str) -> str:
+    """The name folded (case, accents, punctuation) with its words sorted, as stored."""
+    return " ".join(sorted(_words(name)))[:300]
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The words that identify a person: folded, abbreviations spelled out, no titles or
+    particles."""
+    words = _words(name)
+    start = 0
+    while start < len(words) - 1 and words[start] in _TITLES:
+        start += 1
+    words = words[start:]
+    kept = [_ABBREVIATIONS.get(word, word) for word in words if word not in _PARTICLES]
+    return tuple(kept or words)
+
+
+@lru_cache(maxsize=100_000)  # names repeat the same words; each pair is compared once
+def _token_similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if len(a) == 1 or len(b) == 1:
+        # An initial ("J. Luis") stands for any word that starts with it, a little less surely.
+        return 0.8 if a[0] == b[0] else 0.0
+    if min(len(a), len(b)) < 4:
+        return 0.0
+    # A typo in a longer word ("Lopes", "Fernada") still counts.
+    ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return ratio if ratio >= 0.8 else 0.0
+
+
+def _align(a: Sequence[str], b: Sequence[str]) -> tuple[float, int]:
+    """Pairs words one to one, best pairs first: the sum of their similarities and their number."""
+    pairs = sorted(
+        (
+            (similarity, i, j)
+            for i, x in enumerate(a)
+            for j, y in enumerate(b)
+            if (similarity := _token_similarity(x, y)) > 0
+        ),
+        reverse=True,
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    total = 0.0
+    for similarity, i, j in pairs:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        total += similarity
+    return total, len(used_a)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0 to 1: how likely two written names are the same person's, whatever the case, accents
+    and word order ("Ma. Fernanda López Ruiz" and "LOPEZ RUIZ MARIA FERNANDA" score 1)."""
+    return _name_similarity(name_tokens(a), name_tokens(b))
+
+
+def _name_similarity(a: Sequence[str], b: Sequence[str]) -> float:
+    if not a or not b:
+        return 0.0
+    total, matched = _align(a, b)
+    small, large = sorted((len(a), len(b)))
+    # People often write a name in part (one surname, one given name): what the shorter name
+    # says must match, and what it leaves out costs a little.
+    score = total / small * (0.75 + 0.25 * small / large)
+    if matched < 2 and large > 1:
+        # One shared word, such as a common surname, is weak evidence.
+        score *= 0.5
+    return min(score, 1.0)
+
+
+def _institution_words(institution: str) -> tuple[str, ...]:
+    return tuple(w for w in _words(institution) if w not in _INSTITUTION_STOPWORDS)
+
+
+def _is_acronym(short: Sequence[str], long: Sequence[str]) -> bool:
+    return (
+        len(short) == 1
+        and len(long) >= 2
+        and len(short[0]) >= 2
+        and short[0] == "".join(word[0] for word in long)
+    )
+
+
+def _institution_similarity(a: Sequence[str], b: Sequence[str]) -> float | None:
+    if not a or not b:
+        return None  # unknown: neither for nor against
+    if _is_acronym(a, b) or _is_acronym(b, a):
+        return 1.0  # "IMSS" and "Instituto Mexicano del Seguro Social"
+    total, _ = _align(a, b)
+    overlap = 2 * total / (len(a) + len(b))
+    sequence = SequenceMatcher(None, " ".join(sorted(a)), " ".join(sorted(b))).ratio()
+    return max(overlap, sequence)
+
+
+def institution_similarity(a: str, b: str) -> float | None:
+    return _institution_similarity(_institution_words(a), _institution_words(b))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A nominee as written: by a candidate, or by one nomination."""
+
+    name: str
+    institution: str = ""
+    state: str = ""
+
+    @cached_property
+    def name_tokens(self) -> tuple[str, ...]:
+        return name_tokens(self.name)
+
+    @cached_property
+    def institution_tokens(self) -> tuple[str, ...]:
+        return _institution_words(self.institution)
+
+    @cached_property
+    def block_keys(self) -> frozenset[str]:
+        # Word prefixes: names that share none are not worth scoring.
+        return frozenset(token[:4] for token in self.name_tokens if len(token) >= 2)
+
+
+def match_score(a: Person, b: Person) -> float:
+    """0 to 1: the name weighs most; a similar institution adds; the same state adds a little
+    and a different state takes away more (namesakes in different states are common)."""
+    name = _name_similarity(a.name_tokens, b.name_tokens)
+    if name < NAME_FLOOR:
+        return round(name * NAME_WEIGHT, 4)
+    institution = _institution_similarity(a.institution_tokens, b.institution_tokens)
+    score = NAME_WEIGHT * name + INSTITUTION_WEIGHT * (0.5 if institution is None else institution)
+    if a.state and b.state:
+        score += SAME_STATE_BONUS if a.state == b.state else -OTHER_STATE_PENALTY
+    # Scaled so that only the same name, institution and state make 100%.
+    return round(max(0.0, min(1.0, score / (1 + SAME_STATE_BONUS))), 4)
+
+
+MatchKind = Literal["candidate", "nomination"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: MatchKind
+    id: int
+    theme_id: int
+    person: Person
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    score: float
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+class MatchIndex:
+    """Candidates and nominations of one campaign, ready to be compared with a person."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = list(entries)
+        self._by_key: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for position, entry in enumerate(self.entries):
+            for key in entry.person.block_keys:
+                self._by_key[(entry.theme_id, key)].append(position)
+
+    def suggest(
+        self,
+        person: Person,
+        *,
+        theme_id: int,
+        exclude: tuple[MatchKind, int] | None = None,
+        limit: int = SUGGESTIONS_PER_ROW,
+        threshold: float = THRESHOLD,
+    ) -> list[Match]:
+        """The best matches of the same theme above the threshold, best first."""
+        hits: Counter[int] = Counter()
+        for key in person.block_keys:
+            hits.update(self._by_key.get((theme_id, key), ()))
+        matches = []
+        for position, shared in hits.items():
+            entry = self.entries[position]
+            if exclude == (entry.kind, entry.id):
+                continue
+            if shared < min(2, len(person.block_keys), len(entry.person.block_keys)):
+                continue
+            score = match_score(person, entry.person)
+            if score >= threshold:
+                matches.append(Match(entry, score))
+        matches.sort(key=lambda m: (-m.score, m.entry.kind != "candidate", m.entry.id))
+        return matches[:limit]
+
+
+def count_independent(nominations: Iterable[tuple[str, NominationStatus]]) -> int:
+    """Distinct nominator e-mails, folded, among nominations not withdrawn."""
+    return len(
+        {
+            fold(email)
+            for email, status in nominations
+            if status is not NominationStatus.withdrawn and email
+        }
+    )
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CandidateSummary:
+    candidate: Candidate
+    nominations: int
+    independent_nominators: int
+    is_finalist: bool
+
+
+@dataclass(frozen=True)
+class UngroupedNomination:
+    id: int
+    theme_id: int
+    nominee_name: str
+    nominee_position: str
+    nominee_institution: str
+    state: str
+    submitted_at: datetime
+
+    @property
+    def person(self) -> Person:
+        return Person(self.nominee_name, self.nominee_institution, self.state)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    match: Match
+    # One of the two: the candidate suggested, with its counts, or the nomination.
+    candidate: CandidateSummary | None = None
+    nomination: UngroupedNomination | None = None
+
+
+@dataclass(frozen=True)
+class UngroupedRow:
+    nomination: UngroupedNomination
+    theme: Theme
+    suggestions: list[Suggestion]
+
+
+@dataclass(frozen=True)
+class ThemeCandidates:
+    theme: Theme
+    candidates: list[CandidateSummary]
+    ungrouped: int
+
+
+@dataclass(frozen=True)
+class CandidatesOverview:
+    campaign: Campaign | None
+    themes: list[ThemeCandidates]
+    theme: Theme | None
+    ungrouped: list[UngroupedRow]
+    ungrouped_total: int
+    page: int
+    pages: int
+
+
+@dataclass
+class _CampaignData:
+    themes: list[Theme]
+    candidates: list[Candidate]
+    summaries: dict[int, CandidateSummary]
+    ungrouped: list[UngroupedNomination]
+    index: MatchIndex = field(init=False)
+    _ungrouped_by_id: dict[int, UngroupedNomination] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._ungrouped_by_id = {n.id: n for n in self.ungrouped}
+        entries = [
+            Entry("candidate", c.id, c.theme_id, Person(c.name, c.institution, c.state))
+            for c in self.candidates
+            if c.id is not None
+        ]
+        entries += [Entry("nomination", n.id, n.theme_id, n.person) for n in self.ungrouped]
+        self.index = MatchIndex(entries)
+
+    def suggestions(
+        self, person: Person, *, theme_id: int, exclude: tuple[MatchKind, int]
+    ) -> list[Suggestion]:
+        found = []
+        for match in self.index.suggest(person, theme_id=theme_id, exclude=exclude):
+            if match.entry.kind == "candidate":
+                found.append(Suggestion(match, candidate=self.summaries[match.entry.id]))
+            else:
+                found.append(Suggestion(match, nomination=self._ungrouped_by_id[match.entry.id]))
+        return found
+
+
+def _summaries(
+    session: Session, campaign_id: int, candidates: Sequence[Candidate]
+) -> dict[int, CandidateSummary]:
+    """Counts for every candidate of a campaign, in two queries whatever their number."""
+    if not candidates:
+        return {}
+    rows = session.exec(
+        select(Nomination.candidate_id, Nomination.nominator_email, Nomination.status)
+        .join(Candidate, col(Candidate.id) == Nomination.candidate_id)
+        .where(Candidate.campaign_id == campaign_id)
+    ).all()
+    by_candidate: dict[int, list[tuple[str, NominationStatus]]] = defaultdict(list)
+    for candidate_id, email, status in rows:
+        if candidate_id is not None:
+            by_candidate[candidate_id].append((email, NominationStatus(status)))
+    finalists = set(
+        session.exec(
+            select(Finalist.candidate_id)
+            .join(Candidate, col(Candidate.id) == Finalist.candidate_id)
+            .where(Candidate.campaign_id == campaign_id)
+        ).all()
+    )
+    return {
+        c.id: CandidateSummary(
+            candidate=c,
+            nominations=len(by_candidate[c.id]),
+            independent_nominators=count_independent(by_candidate[c.id]),
+            is_finalist=c.id in finalists,
+        )
+        for c in candidates
+        if c.id is not None
+    }
+
+
+def _load_campaign(session: Session, campaign: Campaign) -> _CampaignData:
+    assert campaign.id is not None
+    themes = list(
+        session.exec(
+            select(Theme).where(Theme.campaign_id == campaign.id).order_by(col(Theme.position))
+        ).all()
+    )
+    candidates = list(
+        session.exec(select(Candidate).where(Candidate.campaign_id == campaign.id)).all()
+    )
+    theme_ids = [theme.id for theme in themes]
+    # Only the columns suggestions need: the long texts of a nomination stay in the database.
+    rows = session.execute(
+        sql_select(
+            col(Nomination.id),
+            col(Nomination.theme_id),
+            col(Nomination.nominee_name),
+            col(Nomination.nominee_position),
+            col(Nomination.nominee_institution),
+            col(Nomination.state),
+            col(Nomination.submitted_at),
+        )
+        .where(
+            col(Nomination.theme_id).in_(theme_ids),
+            col(Nomination.status) == NominationStatus.eligible,
+            col(Nomination.candidate_id).is_(None),
+        )
+        .order_by(col(Nomination.submitted_at), col(Nomination.id))
+    ).all()
+    ungrouped = [UngroupedNomination(*row) for row in rows]
+    return _CampaignData(
+        themes, candidates, _summaries(session, campaign.id, candidates), ungrouped
+    )
+
+
+def _strength_order(summary: CandidateSummary) -> tuple[int, int, str]:
+    return (-summary.independent_nominators, -summary.nominations, fold(summary.candidate.name))
+
+
+def candidates_overview(
+    session: Session, *, theme_slug: str | None = None, page: int = 1
+) -> CandidatesOverview:
+    """The current campaign's candidates per theme, strongest first, and a page of eligible
+    nominations not yet grouped, each with its suggested matches."""
+    campaign = get_current_campaign(session)
+    if campaign is None:
+        return CandidatesOverview(None, [], None, [], 0, 1, 1)
+    data = _load_campaign(session, campaign)
+    theme = next((t for t in data.themes if t.slug == theme_slug), None)
+    per_theme = []
+    for each in data.themes:
+        if theme is not None and each.id != theme.id:
+            continue
+        summaries = [s for s in data.summaries.values() if s.candidate.theme_id == each.id]
+        per_theme.append(
+            ThemeCandidates(
+                theme=each,
+                candidates=sorted(summaries, key=_strength_order),
+                ungrouped=sum(1 for n in data.ungrouped if n.theme_id == each.id),
+            )
+        )
+    waiting = [n for n in data.ungrouped if theme is None or n.theme_id == theme.id]
+    pages = max(1, -(-len(waiting) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    themes_by_id = {t.id: t for t in data.themes}
+    rows = [
+        UngroupedRow(
+            nomination=n,
+            theme=themes_by_id[n.theme_id],
+            suggestions=data.suggestions(
+                n.person, theme_id=n.theme_id, exclude=("nomination", n.id)
+            ),
+        )
+        for n in waiting[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    ]
+    return CandidatesOverview(
+        campaign=campaign,
+        themes=per_theme,
+        theme=theme,
+        ungrouped=rows,
+        ungrouped_total=len(waiting),
+        page=page,
+        pages=pages,
+    )
+
+
+@dataclass(frozen=True)
+class CandidateDetail:
+    summary: CandidateSummary
+    theme: Theme
+    nominations: list[Nomination]
+    finalist: Finalist | None
+    suggestions: list[Suggestion]
+    # Other candidates of the same theme, strongest first, to merge into this one.
+    others: list[CandidateSummary]
+
+    @property
+    def candidate(self) -> Candidate:
+        return self.summary.candidate
+
+
+def get_candidate(session: Session, *, candidate_id: int) -> Candidate:
+    candidate = session.get(Candidate, candidate_id) if 0 < candidate_id < 2**31 else None
+    if candidate is None:
+        raise NotFound(N_("There is no candidate with this number."))
+    return candidate
+
+
+def candidate_detail(session: Session, *, candidate_id: int) -> CandidateDetail:
+    candidate = get_candidate(session, candidate_id=candidate_id)
+    theme = session.get(Theme, candidate.theme_id)
+    campaign = session.get(Campaign, candidate.campaign_id)
+    assert theme is not None and campaign is not None
+    nominations = list(
+        session.exec(
+            select(Nomination)
+            .where(Nomination.candidate_id == candidate.id)
+            .order_by(col(Nomination.submitted_at), col(Nomination.id))
+        ).all()
+    )
+    finalist = session.exec(select(Finalist).where(Finalist.candidate_id == candidate.id)).first()
+    data = _load_campaign(session, campaign)
+    person = Person(candidate.name, candidate.institution, candidate.state)
+    assert candidate.id is not None
+    suggestions = data.suggestions(
+        person, theme_id=candidate.theme_id, exclude=("candidate", candidate.id)
+    )
+    others = sorted(
+        (
+            s
+            for s in data.summaries.values()
+            if s.candidate.theme_id == candidate.theme_id and s.candidate.id != candidate.id
+        ),
+        key=_strength_order,
+    )
+    return CandidateDetail(
+        summary=data.summaries[candidate.id],
+        theme=theme,
+        nominations=nominations,
+        finalist=finalist,
+        suggestions=suggestions,
+        others=others,
+    )
+
+
+# --- Changing -------------------------------------------------------------------------------
+# Rows about to change are read FOR UPDATE (a no-op on SQLite, whose writers take turns), so two
+# staff members grouping the same nomination at once cannot both succeed on PostgreSQL.
+
+
+def lock_candidate(session: Session, candidate_id: int) -> Candidate:
+    candidate = None
+    if 0 < candidate_id < 2**31:
+        candidate = session.exec(
+            select(Candidate).where(Candidate.id == candidate_id).with_for_update()
+        ).first()
+    if candidate is None:
+        raise NotFound(N_("There is no candidate with this number."))
+    return candidate
+
+
+def _locked_nomination(session: Session, nomination_id: int) -> Nomination:
+    nomination = None
+    if 0 < nomination_id < 2**31:
+        nomination = session.exec(
+            select(Nomination).where(Nomination.id == nomination_id).with_for_update()
+        ).first()
+    if nomination is None:
+        raise Refused(
+            N_("There is no nomination number %(id)s."), id=nomination_id, field="nomination_id"
+        )
+    return nomination
+
+
+def _check_groupable(nomination: Nomination, *, field: str = "nomination_id") -> None:
+    if nomination.candidate_id is not None:
+        raise Refused(
+            N_(
+                "Nomination %(id)s already belongs to candidate %(candidate)s: detach it there"
+                " first, or merge the two candidates."
+            ),
+            id=nomination.id,
+            candidate=nomination.candidate_id,
+            field=field,
+        )
+    if nomination.status is not NominationStatus.eligible:
+        raise Refused(
+            N_(
+                "Nomination %(id)s is not marked eligible: only eligible nominations can be"
+                " grouped into candidates."
+            ),
+            id=nomination.id,
+            field=field,
+        )
+
+
+def _nomination_ids(session: Session, candidate_id: int) -> list[int]:
+    ids = session.exec(
+        select(Nomination.id)
+        .where(Nomination.candidate_id == candidate_id)
+        .order_by(col(Nomination.id))
+    ).all()
+    return [i for i in ids if i is not None]
+
+
+def snapshot(candidate: Candidate, nominations: list[int]) -> dict[str, object]:
+    """What the audit trail keeps of a candidate: no nominator's details, only numbers."""
+    return {
+        "name": candidate.name,
+        "institution": candidate.institution,
+        "state": candidate.state,
+        "theme_id": candidate.theme_id,
+        "vetting_status": candidate.vetting_status.value,
+        "nominations": nominations,
+    }
+
+
+def _record_moves(
+    session: Session,
+    *,
+    actor: Account,
+    nominations: Iterable[int],
+    before: int | None,
+    after: int | None,
+) -> None:
+    """One line per nomination too, so each nomination's own history shows its grouping."""
+    for nomination_id in nominations:
+        audit.record(
+            session,
+            actor=actor,
+            action="nomination.candidate",
+            object_type="nomination",
+            object_id=nomination_id,
+            before={"candidate_id": before},
+            after={"candidate_id": after},
+        )
+
+
+def create_candidate(
+    session: Session,
+    *,
+    actor: Account,
+    nomination_id: int,
+    with_nomination_id: int | None = None,
+) -> Candidate:
+    """A new candidate named as in an eligible, ungrouped nomination (and, if given, a second
+    one of the same theme grouped with it)."""
+    ids = sorted({nomination_id, with_nomination_id or nomination_id})
+    locked = {i: _locked_nomination(session, i) for i in ids}
+    nomination = locked[nomination_id]
+    _check_groupable(nomination)
+    others = [n for i, n in locked.items() if i != nomination_id]
+    for other in others:
+        _check_groupable(other, field="with_nomination_id")
+        if other.theme_id != nomination.theme_id:
+            raise Refused(
+                N_("Only nominations of the same theme can be grouped into one candidate."),
+                field="with_nomination_id",
+            )
+    theme = session.get(Theme, nomination.theme_id)
+    assert theme is not None
+    now = utcnow()
+    candidate = Candidate(
+        campaign_id=theme.campaign_id,
+        theme_id=nomination.theme_id,
+        name=nomination.nominee_name,
+        institution=nomination.nominee_institution,
+        state=nomination.state,
+        match_key=match_key(nomination.nominee_name),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(candidate)
+    session.flush()
+    for each in locked.values():
+        each.candidate_id = candidate.id
+        session.add(each)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.create",
+        object_type="candidate",
+        object_id=candidate.id,
+        after=snapshot(candidate, ids),
+    )
+    _record_moves(session, actor=actor, nominations=ids, before=None, after=candidate.id)
+    return candidate
+
+
+def add_nomination(
+    session: Session, *, actor: Account, candidate_id: int, nomination_id: int
+) -> Candidate:
+    """Groups an eligible, ungrouped nomination of the candidate's theme into the candidate."""
+    candidate = lock_candidate(session, candidate_id)
+    nomination = _locked_nomination(session, nomination_id)
+    if nomination.candidate_id == candidate.id:
+        raise Refused(
+            N_("Nomination %(id)s is already grouped in this candidate."),
+            id=nomination.id,
+            field="nomination_id",
+        )
+    _check_groupable(nomination)
+    if nomination.theme_id != candidate.theme_id:
+        raise Refused(
+            N_(
+                "Nomination %(id)s is under another theme: only nominations of the candidate's"
+                " theme can be grouped into it."
+            ),
+            id=nomination.id,
+            field="nomination_id",
+        )
+    assert candidate.id is not None
+    before = _nomination_ids(session, candidate.id)
+    nomination.candidate_id = candidate.id
+    candidate.updated_at = utcnow()
+    session.add_all([nomination, candidate])
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.add_nomination",
+        object_type="candidate",
+        object_id=candidate.id,
+        before={"nominations": before},
+        after={"nominations": sorted([*before, nomination_id])},
+    )
+    _record_moves(
+        session, actor=actor, nominations=[nomination_id], before=None, after=candidate.id
+    )
+    return candidate
+
+
+def _merged_status(target: VettingStatus, source: VettingStatus) -> VettingStatus:
+    if target == source:
+        return target
+    # New nominations and checks join a vetted candidate: it is reviewed again, and a concern
+    # about either one stays visible.
+    if VettingStatus.flagged in (target, source):
+        return VettingStatus.flagged
+    return VettingStatus.pending
+
+
+def merge_candidates(
+    session: Session, *, actor: Account, target_id: int, source_id: int
+) -> Candidate:
+    """Moves every nomination and vetting check of `source` to `target` and deletes `source`."""
+    if target_id == source_id:
+        raise Refused(N_("Choose another candidate to merge."), field="other_id")
+    first, second = sorted((target_id, source_id))
+    locked = {first: lock_candidate(session, first), second: lock_candidate(session, second)}
+    target, source = locked[target_id], locked[source_id]
+    assert target.id is not None and source.id is not None
+    if target.theme_id != source.theme_id:
+        raise Refused(N_("Only candidates of the same theme can be merged."), field="other_id")
+    finalists = set(
+        session.exec(
+            select(Finalist.candidate_id).where(col(Finalist.candidate_id).in_([first, second]))
+        ).all()
+    )
+    if source.id in finalists:
+        raise Refused(
+            N_(
+                "Candidate %(id)s is a finalist and cannot disappear in a merge: merge the other"
+                " candidate into it instead."
+            ),
+            id=source.id,
+            field="other_id",
+        )
+    status = _merged_status(target.vetting_status, source.vetting_status)
+    if target.id in finalists and status is not VettingStatus.cleared:
+        raise Refused(
+            N_(
+                "This candidate is a finalist and must stay cleared: clear candidate %(id)s"
+                " first, or remove this finalist."
+            ),
+            id=source.id,
+            field="other_id",
+        )
+    before_target = snapshot(target, _nomination_ids(session, target.id))
+    source_nominations = _nomination_ids(session, source.id)
+    before_source = snapshot(source, source_nominations)
+    session.exec(
+        update(Nomination)
+        .where(col(Nomination.candidate_id) == source.id)
+        .values(candidate_id=target.id)
+    )
+    session.exec(
+        update(VettingCheck)
+        .where(col(VettingCheck.candidate_id) == source.id)
+        .values(candidate_id=target.id)
+    )
+    target.vetting_status = status
+    if source.vetting_note:
+        target.vetting_note = "\n\n".join(
+            n for n in (target.vetting_note, source.vetting_note) if n
+        )
+    target.updated_at = utcnow()
+    session.add(target)
+    session.delete(source)
+    session.flush()
+    after = snapshot(target, _nomination_ids(session, target.id))
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.merge",
+        object_type="candidate",
+        object_id=target.id,
+        before={**before_target, "merged": before_source},
+        after={**after, "merged_from": source_id},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.delete",
+        object_type="candidate",
+        object_id=source_id,
+        before=before_source,
+        after={"merged_into": target.id},
+    )
+    _record_moves(
+        session,
+        actor=actor,
+        nominations=source_nominations,
+        before=source_id,
+        after=target.id,
+    )
+    return target
+
+
+def detach_nomination(
+    session: Session, *, actor: Account, candidate_id: int, nomination_id: int
+) -> Candidate | None:
+    """Ungroups a nomination; a candidate left with none is deleted (None is returned), unless
+    its vetting or its place among the finalists would be lost with it."""
+    candidate = lock_candidate(session, candidate_id)
+    nomination = None
+    if 0 < nomination_id < 2**31:
+        nomination = session.exec(
+            select(Nomination).where(Nomination.id == nomination_id).with_for_update()
+        ).first()
+    if nomination is None or nomination.candidate_id != candidate.id:
+        raise NotFound(N_("This nomination is not grouped in this candidate."))
+    assert candidate.id is not None
+    before = _nomination_ids(session, candidate.id)
+    remaining = [i for i in before if i != nomination_id]
+    if not remaining:
+        has_checks = session.exec(
+            select(VettingCheck.id).where(VettingCheck.candidate_id == candidate.id).limit(1)
+        ).first()
+        is_finalist = session.exec(
+            select(Finalist.id).where(Finalist.candidate_id == candidate.id)
+        ).first()
+        if is_finalist is not None:
+            raise Refused(
+                N_(
+                    "This is the only nomination of a finalist: remove the finalist first, or"
+                    " group another nomination into this candidate before detaching this one."
+                )
+            )
+        if has_checks is not None:
+            raise Refused(
+                N_(
+                    "This is the candidate's only nomination and the candidate has vetting"
+                    " checks, which would be lost: group another nomination into it first."
+                )
+            )
+    snapshot_before = snapshot(candidate, before)
+    nomination.candidate_id = None
+    session.add(nomination)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.detach_nomination",
+        object_type="candidate",
+        object_id=candidate.id,
+        before={"nominations": before},
+        after={"nominations": remaining, "detached": nomination_id},
+    )
+    _record_moves(
+        session, actor=actor, nominations=[nomination_id], before=candidate.id, after=None
+    )
+    if remaining:
+        candidate.updated_at = utcnow()
+        session.add(candidate)
+        session.flush()
+        return candidate
+    session.delete(candidate)
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.delete",
+        object_type="candidate",
+        object_id=candidate_id,
+        before=snapshot_before,
+        after={"reason": "no nominations left"},
+    )
+    session.flush()
+    return None

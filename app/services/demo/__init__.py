@@ -1,0 +1,1 @@
+"""Demo data: the current campaign and a past edition, fictional people only."""

@@ -1,0 +1,1 @@
+"""Deliberation: the panel, conflicts and recusal, meetings, score sheets, dossiers, aggregation."""

@@ -1,0 +1,1 @@
+"""Mail: the outbox, what each event sends, and rendering a message from its template."""

@@ -1,0 +1,1 @@
+"""Nominations: taking them in from every channel, the screening queue, exports."""

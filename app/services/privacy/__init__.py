@@ -1,0 +1,1 @@
+"""Personal data: ARCO requests (access, rectification, cancellation, opposition)."""

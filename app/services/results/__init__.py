@@ -1,0 +1,1 @@
+"""Results: winners confirmed, published revisions, the public pages and files built from them."""
