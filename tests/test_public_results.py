@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.models import ResultsRevision
 from app.services.files import FileStore, clean_upload
-from app.services.results import publishing
+from app.services.results.public import published_photo_hashes
 from tests.factories import make_campaign, make_theme
 from tests.test_publishing import (
     Cycle,
@@ -233,7 +233,7 @@ def test_photo_frozen_in_a_published_revision_stays_available_after_a_new_photo(
     assert current.content == new_photo.content
     # What the file store's sweep must keep besides current photos.
     among = {old, new_photo.sha256, "0" * 64}
-    assert publishing.published_photo_hashes(session, among=among) == {old}
+    assert published_photo_hashes(session, among=among) == {old}
 
 
 # --- published results ----------------------------------------------------------------------

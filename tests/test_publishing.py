@@ -41,7 +41,7 @@ from app.models import (
     utcnow,
 )
 from app.services.files import FileStore, clean_upload
-from app.services.results import publishing
+from app.services.results.winners import winner_board
 from tests.conftest import make_settings
 from tests.factories import (
     csrf_token_from,
@@ -376,7 +376,7 @@ def test_ranking_uses_latest_closed_meeting_and_leaves_recused_judges_out(
     )
     open_later = make_meeting(session, cycle.campaign, [cycle.ana], number=3)
 
-    board = publishing.winner_board(session, campaign=cycle.campaign)
+    board = winner_board(session, campaign=cycle.campaign)
 
     assert board.meeting is not None and board.meeting.id == later.id != open_later.id
     youth = next(r for r in board.themes if r.theme.id == cycle.youth.id)
