@@ -340,6 +340,7 @@ def test_results_csv_is_an_attachment_with_formulas_neutralised(
     cycle = make_cycle(session)
     cycle.ana.citation_es = '=HYPERLINK("http://evil.example","clic")'
     cycle.ana.public_institution = "@SUMA(1+1)"
+    cycle.ana.public_position = "-Directora+1"
     session.add(cycle.ana)
     session.commit()
     staff_client(client, session, cycle)
@@ -356,6 +357,9 @@ def test_results_csv_is_an_attachment_with_formulas_neutralised(
     assert ana["winner"] == "yes"
     assert ana["citation_es"] == '\'=HYPERLINK("http://evil.example","clic")'
     assert ana["public_institution"] == "'@SUMA(1+1)"
+    assert ana["public_position"] == "'-Directora+1"
+    # Numbers stay numbers: only text is neutralised.
+    assert ana["year"] == str(cycle.campaign.year) and ana["finalist_id"] == str(cycle.ana.id)
     assert ana["judges"] == "2" and ana["finalists"] == "4"
     assert {r["public_name"] for r in rows if r["winner"] == "yes"} == {
         "Ana Finalista Ejemplo",

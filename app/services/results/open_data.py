@@ -10,8 +10,7 @@ from typing import Any
 
 from app.services.results.public import photo_path
 from app.services.results.revisions import RevisionView
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from app.services.text import neutralise
 
 
 def results_json(view: RevisionView, *, base_url: str) -> dict[str, Any]:
@@ -40,13 +39,6 @@ def results_json(view: RevisionView, *, base_url: str) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _neutralise(value: object) -> object:
-    # A spreadsheet would run text starting with these as a formula (OWASP "CSV injection").
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 CSV_COLUMNS = (
@@ -119,5 +111,5 @@ def results_csv(view: RevisionView, *, base_url: str) -> str:
                 figures["recusals"],
                 criteria,
             ]
-            writer.writerow([_neutralise(value) for value in row])
+            writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
     return out.getvalue()
