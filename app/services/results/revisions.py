@@ -233,10 +233,6 @@ class PublishingOverview:
     published_outdated: bool
     missing_winners: list[Theme] = field(default_factory=list)
 
-    @property
-    def can_prepare(self) -> bool:
-        return self.campaign.finalists_announced_at is not None and not self.missing_winners
-
 
 def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOverview:
     assert campaign.id is not None
