@@ -1,6 +1,7 @@
 """What the public pages read: /results and earlier editions, a revision, /finalists, a
-winner's page, and the photos of announced and published profiles. Only published things are
-found here; before its staff action a page learns only the stage the campaign is in."""
+winner's page, and the photos of announced and published profiles (and, for staff, of any
+finalist in a preview). Only published things are found here; before its staff action a page
+learns only the stage the campaign is in."""
 
 from __future__ import annotations
 
