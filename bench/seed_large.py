@@ -81,7 +81,7 @@ from app.models import (
 )
 from app.services.accounts.accounts import hash_password
 from app.services.files import FileStore
-from app.services.results.publishing import build_results_content
+from app.services.results.revisions import build_results_content
 from app.services.text import fold
 
 NOMINATIONS = 100_000

@@ -346,7 +346,8 @@ def test_results_csv_has_the_same_columns_and_neutralises_formulas(
 ) -> None:
     tricky = panel.finalists["F4"]
     tricky.public_name = '=HYPERLINK("http://example.com","clic")'
-    session.add(tricky)
+    panel.sustainability.name_en = "@Sustainability"
+    session.add_all([tricky, panel.sustainability])
     session.commit()
 
     response = client.get(f"/staff/meetings/{panel.meeting.id}/results.csv")
@@ -379,6 +380,7 @@ def test_results_csv_has_the_same_columns_and_neutralises_formulas(
     assert by_finalist["Finalista Uno"][1:5] == ["1", "Yes", "Finalista Uno", "3"]
     assert by_finalist["Finalista Uno"][5] == "3.333333"
     assert "'" + tricky.public_name in by_finalist
+    assert by_finalist["Finalista Sustentable"][0] == "'@Sustainability"
 
 
 def post_decision(

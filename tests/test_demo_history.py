@@ -30,7 +30,7 @@ from app.services.accounts.accounts import verify_password
 from app.services.campaigns.rubric import DEMO_CRITERIA
 from app.services.demo.campaign import seed_demo
 from app.services.demo.past_edition import seed_past_edition
-from app.services.results import publishing
+from app.services.results.winners import winner_board
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
@@ -106,7 +106,7 @@ def test_past_edition_winners_follow_its_final_meeting_ranking(session: Session)
     campaign = seed_past_edition(session, now=NOW).campaign
     session.commit()
 
-    board = publishing.winner_board(session, campaign=campaign)
+    board = winner_board(session, campaign=campaign)
 
     assert board.meeting is not None and board.meeting.number == 2
     for theme in board.themes:

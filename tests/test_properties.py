@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from app.forms.nomination import NominationForm, validate_nomination
 from app.forms.text import email, normalise, phone, single_line
 from app.i18n import Translator, negotiate
-from app.services.text import fold
+from app.services.text import fold, neutralise
 from app.web import csrf
 from app.web.body import BodyError, read_form
 
@@ -332,3 +332,17 @@ def test_negotiate_any_header_returns_a_known_language(header: str | None) -> No
 def test_fold_is_idempotent(value: str) -> None:
     once = fold(value)
     assert fold(once) == once
+
+
+@MODEST
+@given(st.one_of(AWKWARD, ANY_TEXT))
+@example("=1+1")
+@example("\r=1")
+@example("'=1")
+def test_neutralise_leaves_no_formula_and_changes_nothing_else(value: str) -> None:
+    # What a spreadsheet runs as a formula (OWASP "CSV injection").
+    formula = value.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+    cell = neutralise(value)
+
+    assert cell == ("'" + value if formula else value)

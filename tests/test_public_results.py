@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.models import ResultsRevision
 from app.services.files import FileStore, clean_upload
-from app.services.results import publishing
+from app.services.results.public import published_photo_hashes
 from tests.factories import make_campaign, make_theme
 from tests.test_publishing import (
     Cycle,
@@ -233,7 +233,7 @@ def test_photo_frozen_in_a_published_revision_stays_available_after_a_new_photo(
     assert current.content == new_photo.content
     # What the file store's sweep must keep besides current photos.
     among = {old, new_photo.sha256, "0" * 64}
-    assert publishing.published_photo_hashes(session, among=among) == {old}
+    assert published_photo_hashes(session, among=among) == {old}
 
 
 # --- published results ----------------------------------------------------------------------
@@ -340,6 +340,7 @@ def test_results_csv_is_an_attachment_with_formulas_neutralised(
     cycle = make_cycle(session)
     cycle.ana.citation_es = '=HYPERLINK("http://evil.example","clic")'
     cycle.ana.public_institution = "@SUMA(1+1)"
+    cycle.ana.public_position = "-Directora+1"
     session.add(cycle.ana)
     session.commit()
     staff_client(client, session, cycle)
@@ -356,6 +357,9 @@ def test_results_csv_is_an_attachment_with_formulas_neutralised(
     assert ana["winner"] == "yes"
     assert ana["citation_es"] == '\'=HYPERLINK("http://evil.example","clic")'
     assert ana["public_institution"] == "'@SUMA(1+1)"
+    assert ana["public_position"] == "'-Directora+1"
+    # Numbers stay numbers: only text is neutralised.
+    assert ana["year"] == str(cycle.campaign.year) and ana["finalist_id"] == str(cycle.ana.id)
     assert ana["judges"] == "2" and ana["finalists"] == "4"
     assert {r["public_name"] for r in rows if r["winner"] == "yes"} == {
         "Ana Finalista Ejemplo",

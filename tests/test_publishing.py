@@ -41,7 +41,7 @@ from app.models import (
     utcnow,
 )
 from app.services.files import FileStore, clean_upload
-from app.services.results import publishing
+from app.services.results.winners import winner_board
 from tests.conftest import make_settings
 from tests.factories import (
     csrf_token_from,
@@ -376,7 +376,7 @@ def test_ranking_uses_latest_closed_meeting_and_leaves_recused_judges_out(
     )
     open_later = make_meeting(session, cycle.campaign, [cycle.ana], number=3)
 
-    board = publishing.winner_board(session, campaign=cycle.campaign)
+    board = winner_board(session, campaign=cycle.campaign)
 
     assert board.meeting is not None and board.meeting.id == later.id != open_later.id
     youth = next(r for r in board.themes if r.theme.id == cycle.youth.id)
@@ -653,8 +653,11 @@ def test_prepare_results_before_announcing_finalists_is_refused(
     confirm(client, cycle.youth, [cycle.ana])
     confirm(client, cycle.sustainability, [cycle.carla])
 
+    page = client.get("/staff/publishing")
     response = prepare(client)
 
+    assert "announce the finalists;" in page.text
+    assert "Prepare the results for publication" not in page.text
     assert response.status_code == 409
     assert session.exec(select(ResultsRevision)).all() == []
 
@@ -671,6 +674,7 @@ def test_prepare_results_with_a_theme_without_winners_is_refused(
     response = prepare(client)
 
     assert "confirm the winners of Sustainability" in page.text
+    assert "Prepare the results for publication" not in page.text
     assert response.status_code == 409
     assert session.exec(select(ResultsRevision)).all() == []
 
@@ -684,8 +688,11 @@ def test_prepare_results_makes_a_draft_shown_only_to_staff(
     confirm(client, cycle.sustainability, [cycle.carla])
     announce(client)
 
+    page = client.get("/staff/publishing")
     response = prepare(client)
 
+    assert "Prepare the results for publication" in page.text
+    assert "Before the results can be published" not in page.text
     assert response.status_code == 303
     assert response.headers["location"].startswith("/staff/publishing/revisions/1")
     draft = session.exec(select(ResultsRevision)).one()

@@ -2,7 +2,7 @@
 winners' pages, the open data (JSON, CSV) and the photos of published profiles.
 
 Only published things are reachable here: before its staff action a page shows the stage the
-campaign is in, and anything else unpublished is a 404 (app/services/results/publishing.py).
+campaign is in, and anything else unpublished is a 404 (app/services/results/public.py).
 """
 
 import json
@@ -14,8 +14,9 @@ from fastapi.responses import Response
 from app.i18n import TIMEZONE
 from app.models import utcnow
 from app.services.files import FileStore
-from app.services.results import publishing
-from app.services.results.publishing import RevisionView, StageView
+from app.services.results import open_data, public
+from app.services.results.public import StageView
+from app.services.results.revisions import RevisionView
 from app.web.deps import SessionDep, SettingsDep, get_templates, open_session
 from app.web.pagecache import public_page
 from app.web.templating import Templates
@@ -31,7 +32,7 @@ def _edition(request: Request, templates: Templates, view: RevisionView) -> Resp
     return templates.render(
         request,
         "results/edition.html",
-        {"view": view, "photo_src": publishing.photo_path, "preview": False},
+        {"view": view, "photo_src": public.photo_path, "preview": False},
     )
 
 
@@ -43,14 +44,14 @@ def _stage(request: Request, templates: Templates, view: StageView, *, page: str
 async def finalists(request: Request) -> Response:
     def render() -> Response:
         with open_session(request) as session:
-            view = publishing.finalists_page(session, today=_today())
+            view = public.finalists_page(session, today=_today())
             templates = get_templates(request)
             if isinstance(view, StageView):
                 return _stage(request, templates, view, page="finalists")
             return templates.render(
                 request,
                 "results/finalists.html",
-                {"view": view, "photo_src": publishing.photo_path, "preview": False},
+                {"view": view, "photo_src": public.photo_path, "preview": False},
             )
 
     return await public_page(request, "finalists", render)
@@ -63,7 +64,7 @@ async def results(request: Request) -> Response:
 
 def _results_page(request: Request, *, year: int | None) -> Response:
     with open_session(request) as session:
-        view = publishing.results_page(session, year=year, today=_today())
+        view = public.results_page(session, year=year, today=_today())
         templates = get_templates(request)
         if isinstance(view, StageView):
             return _stage(request, templates, view, page="results")
@@ -74,8 +75,8 @@ def _results_page(request: Request, *, year: int | None) -> Response:
 # "2025.json" and refuse it as a year.
 @router.get("/results/{year}.json")
 def results_json(year: int, session: SessionDep, settings: SettingsDep) -> Response:
-    view = publishing.edition_revision(session, year=year, number=None)
-    data = publishing.results_json(view, base_url=settings.base_url)
+    view = public.edition_revision(session, year=year, number=None)
+    data = open_data.results_json(view, base_url=settings.base_url)
     return Response(
         json.dumps(data, ensure_ascii=False, indent=2),
         media_type="application/json",
@@ -86,8 +87,8 @@ def results_json(year: int, session: SessionDep, settings: SettingsDep) -> Respo
 
 @router.get("/results/{year}.csv")
 def results_csv(year: int, session: SessionDep, settings: SettingsDep) -> Response:
-    view = publishing.edition_revision(session, year=year, number=None)
-    text = publishing.results_csv(view, base_url=settings.base_url)
+    view = public.edition_revision(session, year=year, number=None)
+    text = open_data.results_csv(view, base_url=settings.base_url)
     return Response(
         # A byte-order mark, so spreadsheet programs read the accents as UTF-8.
         "\ufeff" + text,
@@ -107,7 +108,7 @@ async def edition(request: Request, year: int) -> Response:
 async def revision(request: Request, year: int, number: int) -> Response:
     def render() -> Response:
         with open_session(request) as session:
-            view = publishing.edition_revision(session, year=year, number=number)
+            view = public.edition_revision(session, year=year, number=number)
             return _edition(request, get_templates(request), view)
 
     return await public_page(request, "revision", render)
@@ -117,11 +118,11 @@ async def revision(request: Request, year: int, number: int) -> Response:
 async def winner(request: Request, year: int, finalist_id: int) -> Response:
     def render() -> Response:
         with open_session(request) as session:
-            view = publishing.winner_page(session, year=year, finalist_id=finalist_id)
+            view = public.winner_page(session, year=year, finalist_id=finalist_id)
             return get_templates(request).render(
                 request,
                 "results/winner.html",
-                {"view": view, "photo_src": publishing.photo_path},
+                {"view": view, "photo_src": public.photo_path},
             )
 
     return await public_page(request, "winner", render)
@@ -131,7 +132,7 @@ async def winner(request: Request, year: int, finalist_id: int) -> Response:
 def finalist_photo(
     finalist_id: int, session: SessionDep, settings: SettingsDep, v: str = ""
 ) -> Response:
-    photo = publishing.public_photo(
+    photo = public.public_photo(
         session, store=FileStore(settings.files_dir), finalist_id=finalist_id, version=v[:64]
     )
     versioned = bool(v) and photo.sha256.startswith(v)

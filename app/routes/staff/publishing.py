@@ -14,8 +14,8 @@ from app.forms.text import Line, Text
 from app.i18n import Translator
 from app.models import utcnow
 from app.services.files import FileStore
-from app.services.results import publishing
-from app.services.results.publishing import FieldInvalid
+from app.services.results import public, revisions, shared, winners
+from app.services.results.shared import FieldInvalid
 from app.web.body import FormBody
 from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm
@@ -79,7 +79,7 @@ def _done(request: Request) -> str:
 
 
 def _staff_photo_src(entry: dict[str, Any]) -> str:
-    version = entry["photo_sha256"][: publishing.PHOTO_VERSION_CHARS]
+    version = entry["photo_sha256"][: public.PHOTO_VERSION_CHARS]
     return f"/staff/publishing/photos/{entry['finalist_id']}?v={version}"
 
 
@@ -95,8 +95,8 @@ def _overview_page(
     errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
-    campaign = publishing.current_campaign(session)
-    overview = publishing.publishing_overview(session, campaign=campaign)
+    campaign = shared.current_campaign(session)
+    overview = revisions.publishing_overview(session, campaign=campaign)
     return templates.render(
         request,
         "staff/publishing/index.html",
@@ -128,8 +128,8 @@ def _winners_page(
     errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
-    campaign = publishing.current_campaign(session)
-    board = publishing.winner_board(session, campaign=campaign)
+    campaign = shared.current_campaign(session)
+    board = winners.winner_board(session, campaign=campaign)
     return templates.render(
         request,
         "staff/publishing/winners.html",
@@ -171,9 +171,9 @@ def confirm_winners(
             errors=errors,
             status_code=422,
         )
-    campaign = publishing.current_campaign(session)
+    campaign = shared.current_campaign(session)
     try:
-        publishing.confirm_winners(
+        winners.confirm_winners(
             session,
             campaign=campaign,
             theme_id=theme_id,
@@ -203,15 +203,15 @@ def confirm_winners(
 
 @router.get("/publishing/finalists")
 def finalists_preview(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    campaign = publishing.current_campaign(session)
-    content = publishing.finalists_content(session, campaign=campaign)
+    campaign = shared.current_campaign(session)
+    content = winners.finalists_content(session, campaign=campaign)
     return templates.render(
         request,
         "staff/publishing/finalists.html",
         {
             "campaign": campaign,
             "view": {"campaign": campaign, "content": content},
-            "previewed": publishing.fingerprint(content),
+            "previewed": shared.fingerprint(content),
             "photo_src": _staff_photo_src,
             "preview": True,
         },
@@ -229,8 +229,8 @@ def announce_finalists(
     form, _errors = _parse(PreviewedForm, _values(body), t)
     if form is None:
         raise InvalidInput()
-    campaign = publishing.current_campaign(session)
-    publishing.announce_finalists(
+    campaign = shared.current_campaign(session)
+    winners.announce_finalists(
         session,
         campaign=campaign,
         actor=account,
@@ -260,9 +260,9 @@ def prepare_revision(
         return _overview_page(
             request, session, templates, values=values, errors=errors, status_code=422
         )
-    campaign = publishing.current_campaign(session)
+    campaign = shared.current_campaign(session)
     try:
-        draft = publishing.prepare_revision(
+        draft = revisions.prepare_revision(
             session, campaign=campaign, actor=account, reason=form.reason, now=utcnow()
         )
     except FieldInvalid as refused:
@@ -281,8 +281,8 @@ def prepare_revision(
 def revision_preview(
     request: Request, number: int, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    campaign = publishing.current_campaign(session)
-    view = publishing.staff_revision(session, campaign=campaign, number=number)
+    campaign = shared.current_campaign(session)
+    view = revisions.staff_revision(session, campaign=campaign, number=number)
     return templates.render(
         request,
         "staff/publishing/revision.html",
@@ -302,8 +302,8 @@ def publish_revision(
     form, _errors = _parse(PreviewedForm, _values(body), t)
     if form is None:
         raise InvalidInput()
-    campaign = publishing.current_campaign(session)
-    publishing.publish_revision(
+    campaign = shared.current_campaign(session)
+    revisions.publish_revision(
         session,
         campaign=campaign,
         number=number,
@@ -320,16 +320,16 @@ def publish_revision(
 def discard_revision(
     number: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
-    campaign = publishing.current_campaign(session)
-    publishing.discard_draft(session, campaign=campaign, number=number, actor=account)
+    campaign = shared.current_campaign(session)
+    revisions.discard_draft(session, campaign=campaign, number=number, actor=account)
     session.commit()
     return RedirectResponse("/staff/publishing?done=discarded", status_code=303)
 
 
 @router.get("/publishing/photos/{finalist_id}")
 def staff_photo(finalist_id: int, session: SessionDep, settings: SettingsDep) -> Response:
-    campaign = publishing.current_campaign(session)
-    photo = publishing.staff_photo(
+    campaign = shared.current_campaign(session)
+    photo = public.staff_photo(
         session, store=FileStore(settings.files_dir), campaign=campaign, finalist_id=finalist_id
     )
     return Response(

@@ -44,7 +44,7 @@ from app.models import (
     Winner,
 )
 from app.services.campaigns.rubric import seed_demo_criteria
-from app.services.results.publishing import build_results_content
+from app.services.results.revisions import build_results_content
 from app.services.text import fold
 
 DEMO_DOMAIN = "demo.integrity-icon.invalid"

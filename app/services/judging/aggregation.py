@@ -65,6 +65,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.judging import meetings, recusal
+from app.services.text import neutralise
 
 # Below this a variance is rounding noise of avg(x*x) - avg(x)^2: no spread at all.
 EPSILON = 1e-9
@@ -569,9 +570,6 @@ def panel_summaries(session: Session, *, meeting: Meeting) -> dict[int, PanelSum
 
 # -- CSV ------------------------------------------------------------------------------------
 
-# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 CSV_HEADERS = (
     N_("Theme"),
     N_("Rank"),
@@ -588,10 +586,6 @@ CSV_HEADERS = (
     N_("Advances"),
     N_("Proposed winner"),
 )
-
-
-def neutralise(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _number(value: float | None) -> float | str:

@@ -30,12 +30,11 @@ from app.models import (
 )
 from app.services import audit
 from app.services.nominations.screening import nomination_query
+from app.services.text import FORMULA_STARTS, neutralise
 
 BATCH = 1000
 # Files up to this size stay in memory; larger ones spill to a temporary file on disk.
 IN_MEMORY_BYTES = 16 * 1024 * 1024
-# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = str | int | None
 
@@ -66,11 +65,6 @@ class ExportFile:
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES[self.file_format]
-
-
-def neutralise(value: str) -> str:
-    """A cell's text for CSV: a leading quote keeps a spreadsheet from running it as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 # -- the columns -----------------------------------------------------------------------------

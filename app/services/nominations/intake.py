@@ -18,7 +18,7 @@ from app.services.campaigns.campaigns import ThemeView
 from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
-from app.services.results.publishing import published_photo_hashes
+from app.services.results.public import published_photo_hashes
 from app.services.text import fold
 
 

@@ -36,7 +36,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit
-from app.services.nominations.exports import neutralise
+from app.services.text import neutralise
 
 # What a cancellation blanks on each nomination of the person.
 ANONYMISED_FIELDS = (

@@ -1,0 +1,436 @@
+"""Results revisions: the frozen content of the results, the staff overview of what is ready,
+and preparing, publishing and discarding a revision (a correction is a new one)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, distinct, func
+from sqlmodel import Session, col, select
+
+from app.errors import Conflict, NotFound
+from app.i18n import N_
+from app.models import (
+    Account,
+    Campaign,
+    Candidate,
+    ConflictDeclaration,
+    Criterion,
+    Finalist,
+    JudgeAssignment,
+    Meeting,
+    MeetingFinalist,
+    MeetingStatus,
+    Nomination,
+    NominationStatus,
+    ResultsRevision,
+    RevisionStatus,
+    Theme,
+)
+from app.services import audit
+from app.services.mail import notifications
+from app.services.results.shared import (
+    FieldInvalid,
+    campaign_header,
+    finalists_of,
+    fingerprint,
+    lock_campaign,
+    profile,
+    theme_header,
+    themes_of,
+    winners_of,
+)
+
+CONTENT_FORMAT = 1
+# How scores became winners, frozen into each revision in both languages like any other
+# published text, so a later change of wording never alters what was published.
+AGGREGATION_TEXT_ES = (
+    "Cada integrante del jurado calificó a cada finalista de su tema con cada uno de los"
+    " criterios, en la escala indicada. Las calificaciones se combinaron en un promedio"
+    " ponderado, según el peso de cada criterio, y se promediaron entre las personas del"
+    " jurado; la clasificación resultante fue el punto de partida de la deliberación. Quien"
+    " declaró un conflicto de interés con una persona finalista no la calificó y quedó fuera de"
+    " su promedio. El jurado propuso a las personas ganadoras y el equipo de la campaña las"
+    " confirmó; cuando el equipo se apartó de la clasificación, dejó constancia escrita de sus"
+    " razones. Las calificaciones individuales del jurado son confidenciales."
+)
+AGGREGATION_TEXT_EN = (
+    "Each judge scored every finalist of their theme on each criterion, on the scale shown."
+    " The scores were combined into a weighted mean, using each criterion's weight, and"
+    " averaged across judges; the ranking this gave was the starting point of the judges'"
+    " deliberation. A judge who declared a conflict of interest with a finalist did not score"
+    " them and was left out of that finalist's average. The judges proposed the winners and"
+    " the campaign team confirmed them; where the team departed from the ranking, it recorded"
+    " its reasons in writing. Individual judges' scores are confidential."
+)
+
+
+# --- the results snapshot -----------------------------------------------------------------
+
+
+def _count_by_theme(session: Session, query: Any) -> dict[int, int]:
+    return {int(theme_id): int(n) for theme_id, n in session.execute(query).all()}
+
+
+def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, Any]:
+    """The frozen content of a results revision: winners' public profiles per theme, the
+    finalists, and how they were chosen, in aggregate figures only."""
+    campaign_id = campaign.id
+    assert campaign_id is not None
+    themes = themes_of(session, campaign_id)
+    theme_ids = [theme.id for theme in themes]
+    finalists = finalists_of(session, campaign_id)
+    by_id = {f.id: f for f in finalists}
+    winners = winners_of(session, campaign_id)
+
+    nominations = session.execute(
+        select(
+            col(Nomination.theme_id),
+            func.count(),
+            func.sum(case((col(Nomination.status) == NominationStatus.eligible, 1), else_=0)),
+        )
+        .where(
+            col(Nomination.theme_id).in_(theme_ids),
+            col(Nomination.status) != NominationStatus.withdrawn,
+        )
+        .group_by(col(Nomination.theme_id))
+    ).all()
+    received = {int(theme_id): int(n) for theme_id, n, _ in nominations}
+    eligible = {int(theme_id): int(e or 0) for theme_id, _, e in nominations}
+    candidates = _count_by_theme(
+        session,
+        select(col(Candidate.theme_id), func.count())
+        .where(Candidate.campaign_id == campaign_id)
+        .group_by(col(Candidate.theme_id)),
+    )
+    judges = session.execute(
+        select(func.count(distinct(col(JudgeAssignment.account_id)))).where(
+            col(JudgeAssignment.theme_id).in_(theme_ids)
+        )
+    ).scalar_one()
+    recusals = session.execute(
+        select(func.count())
+        .select_from(ConflictDeclaration)
+        .where(
+            col(ConflictDeclaration.has_conflict).is_(True),
+            col(ConflictDeclaration.finalist_id).in_(list(by_id)),
+        )
+    ).scalar_one()
+    meetings = session.execute(
+        select(col(Meeting.number), col(Meeting.held_on), func.count(col(MeetingFinalist.id)))
+        .outerjoin(MeetingFinalist, col(MeetingFinalist.meeting_id) == col(Meeting.id))
+        .where(Meeting.campaign_id == campaign_id, Meeting.status == MeetingStatus.closed)
+        .group_by(col(Meeting.id), col(Meeting.number), col(Meeting.held_on))
+        .order_by(col(Meeting.number))
+    ).all()
+    criteria = session.exec(
+        select(Criterion)
+        .where(Criterion.campaign_id == campaign_id)
+        .order_by(col(Criterion.position), col(Criterion.id))
+    ).all()
+    total_weight = sum(c.weight for c in criteria)
+
+    theme_entries = []
+    for theme in themes:
+        assert theme.id is not None
+        theme_finalists = [f for f in finalists if f.theme_id == theme.id]
+        theme_winners = sorted(
+            (by_id[w.finalist_id] for w in winners if w.theme_id == theme.id),
+            key=lambda f: (f.public_name, f.id),
+        )
+        theme_entries.append(
+            {
+                **theme_header(theme),
+                "winners": [profile(f) for f in theme_winners],
+                "finalists": [profile(f) for f in theme_finalists],
+                "figures": {
+                    "nominations": received.get(theme.id, 0),
+                    "eligible_nominations": eligible.get(theme.id, 0),
+                    "candidates": candidates.get(theme.id, 0),
+                    "finalists": len(theme_finalists),
+                },
+            }
+        )
+    return {
+        "format": CONTENT_FORMAT,
+        "campaign": campaign_header(campaign),
+        "themes": theme_entries,
+        "how_chosen": {
+            "criteria": [
+                {
+                    "name_es": c.name_es,
+                    "name_en": c.name_en,
+                    "description_es": c.description_es,
+                    "description_en": c.description_en,
+                    "weight": c.weight,
+                    "share_percent": round(100 * c.weight / total_weight, 1)
+                    if total_weight
+                    else 0.0,
+                    "scale_min": c.scale_min,
+                    "scale_max": c.scale_max,
+                }
+                for c in criteria
+            ],
+            "figures": {
+                "nominations": sum(received.values()),
+                "eligible_nominations": sum(eligible.values()),
+                "candidates": sum(candidates.values()),
+                "finalists": len(finalists),
+                "judges": int(judges),
+                "meetings": len(meetings),
+                "recusals": int(recusals),
+            },
+            "meetings": [
+                {"number": int(number), "held_on": held_on.isoformat(), "finalists": int(n)}
+                for number, held_on, n in meetings
+            ],
+            "aggregation": {"es": AGGREGATION_TEXT_ES, "en": AGGREGATION_TEXT_EN},
+        },
+    }
+
+
+def winner_ids(content: dict[str, Any]) -> list[int]:
+    return [w["finalist_id"] for theme in content["themes"] for w in theme["winners"]]
+
+
+# --- revisions -------------------------------------------------------------------------------
+
+
+def revisions_of(session: Session, campaign_id: int) -> list[ResultsRevision]:
+    return list(
+        session.exec(
+            select(ResultsRevision)
+            .where(ResultsRevision.campaign_id == campaign_id)
+            .order_by(col(ResultsRevision.number))
+        ).all()
+    )
+
+
+def published_only(revisions: list[ResultsRevision]) -> list[ResultsRevision]:
+    return [r for r in revisions if r.status is RevisionStatus.published]
+
+
+@dataclass(frozen=True)
+class ThemeStatus:
+    theme: Theme
+    finalists: int
+    winners: list[Finalist]
+
+
+@dataclass(frozen=True)
+class PublishingOverview:
+    campaign: Campaign
+    themes: list[ThemeStatus]
+    revisions: list[ResultsRevision]
+    draft: ResultsRevision | None
+    latest: ResultsRevision | None
+    # The draft was prepared before the latest change of winners or profiles.
+    draft_outdated: bool
+    # Winners or profiles differ from what the latest published revision shows.
+    published_outdated: bool
+    missing_winners: list[Theme] = field(default_factory=list)
+
+
+def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOverview:
+    assert campaign.id is not None
+    finalists = finalists_of(session, campaign.id)
+    by_id = {f.id: f for f in finalists}
+    winners = winners_of(session, campaign.id)
+    statuses = [
+        ThemeStatus(
+            theme=theme,
+            finalists=sum(1 for f in finalists if f.theme_id == theme.id),
+            winners=[by_id[w.finalist_id] for w in winners if w.theme_id == theme.id],
+        )
+        for theme in themes_of(session, campaign.id)
+    ]
+    revisions = revisions_of(session, campaign.id)
+    draft = next((r for r in revisions if r.status is RevisionStatus.draft), None)
+    published = published_only(revisions)
+    latest = published[-1] if published else None
+    current = build_results_content(session, campaign=campaign) if draft or latest else None
+    return PublishingOverview(
+        campaign=campaign,
+        themes=statuses,
+        revisions=revisions,
+        draft=draft,
+        latest=latest,
+        draft_outdated=draft is not None and json.loads(draft.content) != current,
+        published_outdated=latest is not None and json.loads(latest.content) != current,
+        missing_winners=[s.theme for s in statuses if s.finalists and not s.winners],
+    )
+
+
+def prepare_revision(
+    session: Session, *, campaign: Campaign, actor: Account, reason: str, now: datetime
+) -> ResultsRevision:
+    """Freezes the current winners and figures into the draft revision (one at a time) for
+    staff to preview; after a first publication it is a correction and needs its reason."""
+    campaign = lock_campaign(session, campaign)
+    overview = publishing_overview(session, campaign=campaign)
+    if campaign.finalists_announced_at is None:
+        raise Conflict(N_("Announce the finalists before publishing the results."))
+    if overview.missing_winners:
+        raise Conflict(
+            N_("Confirm the winners of every theme before publishing the results: %(themes)s."),
+            themes=", ".join(theme.name_es for theme in overview.missing_winners),
+        )
+    if overview.latest is not None and not reason.strip():
+        raise FieldInvalid(
+            N_("Results already published are corrected by a new revision: say what it corrects."),
+            field="reason",
+        )
+    content = build_results_content(session, campaign=campaign)
+    if overview.latest is not None and json.loads(overview.latest.content) == content:
+        raise FieldInvalid(
+            N_("Nothing changed since the published revision: there is nothing to correct."),
+            field="reason",
+        )
+    assert campaign.id is not None and actor.id is not None
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    draft = overview.draft
+    before = None
+    if draft is None:
+        number = max((r.number for r in overview.revisions), default=0) + 1
+        draft = ResultsRevision(
+            campaign_id=campaign.id, number=number, created_by_id=actor.id, created_at=now
+        )
+    else:
+        before = {"reason": draft.reason, "content_sha256": fingerprint(json.loads(draft.content))}
+    draft.status = RevisionStatus.draft
+    draft.reason = reason.strip()
+    draft.content = text
+    draft.created_by_id = actor.id
+    draft.created_at = now
+    session.add(draft)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="results.draft_prepared",
+        object_type="results_revision",
+        object_id=draft.id,
+        before=before,
+        after={
+            "number": draft.number,
+            "reason": draft.reason,
+            "content_sha256": fingerprint(content),
+            "winner_ids": winner_ids(content),
+        },
+    )
+    return draft
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    campaign: Campaign
+    revision: ResultsRevision
+    content: dict[str, Any]
+    # Published revisions of the campaign, oldest first: the page's history of corrections.
+    history: list[ResultsRevision]
+
+    @property
+    def latest(self) -> ResultsRevision | None:
+        return self.history[-1] if self.history else None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.latest is not None and self.latest.id == self.revision.id
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.content)
+
+    @property
+    def meetings(self) -> list[dict[str, Any]]:
+        """The meetings held, with their dates as dates (the snapshot keeps them as text)."""
+        return [
+            {**m, "held_on": date.fromisoformat(m["held_on"])}
+            for m in self.content["how_chosen"]["meetings"]
+        ]
+
+
+def staff_revision(session: Session, *, campaign: Campaign, number: int) -> RevisionView:
+    """Any revision of the current campaign, drafts included, for staff to preview."""
+    assert campaign.id is not None
+    revisions = revisions_of(session, campaign.id)
+    revision = next((r for r in revisions if r.number == number), None)
+    if revision is None:
+        raise NotFound(N_("This revision of the results does not exist."))
+    return RevisionView(
+        campaign=campaign,
+        revision=revision,
+        content=json.loads(revision.content),
+        history=published_only(revisions),
+    )
+
+
+def publish_revision(
+    session: Session,
+    *,
+    campaign: Campaign,
+    number: int,
+    previewed: str,
+    actor: Account,
+    now: datetime,
+    base_url: str,
+) -> ResultsRevision:
+    """Publishes the draft exactly as previewed, then tells the nominators who agreed to be
+    contacted about winners this revision adds."""
+    campaign = lock_campaign(session, campaign)
+    view = staff_revision(session, campaign=campaign, number=number)
+    revision = view.revision
+    if revision.status is not RevisionStatus.draft:
+        raise Conflict(N_("This revision is already published."))
+    if previewed != view.fingerprint:
+        raise Conflict(
+            N_("This draft changed since you opened its preview. Check the preview again.")
+        )
+    previous = view.latest
+    before_ids = set(winner_ids(json.loads(previous.content))) if previous else set()
+    new_winners = [i for i in winner_ids(view.content) if i not in before_ids]
+    revision.status = RevisionStatus.published
+    revision.published_at = now
+    session.add(revision)
+    session.flush()
+    sent = notifications.notify_winners_published(
+        session, campaign, finalist_ids=new_winners, base_url=base_url
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="results.published",
+        object_type="results_revision",
+        object_id=revision.id,
+        before={"status": RevisionStatus.draft.value},
+        after={
+            "status": RevisionStatus.published.value,
+            "number": revision.number,
+            "reason": revision.reason,
+            "content_sha256": view.fingerprint,
+            "winner_ids": winner_ids(view.content),
+            "emails_queued": sent,
+        },
+    )
+    return revision
+
+
+def discard_draft(session: Session, *, campaign: Campaign, number: int, actor: Account) -> None:
+    campaign = lock_campaign(session, campaign)
+    view = staff_revision(session, campaign=campaign, number=number)
+    if view.revision.status is not RevisionStatus.draft:
+        raise Conflict(N_("A published revision cannot be discarded; publish a correction."))
+    revision_id = view.revision.id
+    session.delete(view.revision)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="results.draft_discarded",
+        object_type="results_revision",
+        object_id=revision_id,
+        before={"number": number, "content_sha256": view.fingerprint},
+    )
