@@ -3,6 +3,9 @@
 
 Every message goes to one person and names no one else: a nominator never learns who else
 nominated the same person, and a finalist never learns who nominated them.
+
+Links in the messages start with the `base_url` the caller passes (its settings' BASE_URL):
+this module reads no configuration of its own.
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,7 +14,6 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, select
 
-from app.config import get_settings
 from app.i18n import LOCALES, Translator
 from app.models import (
     Account,
@@ -27,12 +29,6 @@ from app.models import (
 )
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
-
-
-def _base(base_url: str | None) -> str:
-    # Callers inside a request pass settings.base_url; others (the meetings service) may rely on
-    # the environment's BASE_URL, as the command line does.
-    return (base_url if base_url is not None else get_settings().base_url).rstrip("/")
 
 
 def _locale(value: str) -> str:
@@ -87,8 +83,8 @@ def meeting_judges(session: Session, meeting: Meeting) -> list[Account]:
     )
 
 
-def _notify_judges(session: Session, meeting: Meeting, template: str, base_url: str | None) -> int:
-    base = _base(base_url)
+def _notify_judges(session: Session, meeting: Meeting, template: str, base_url: str) -> int:
+    base = base_url.rstrip("/")
     judges = meeting_judges(session, meeting)
     for judge in judges:
         _send(
@@ -105,16 +101,12 @@ def _notify_judges(session: Session, meeting: Meeting, template: str, base_url: 
     return len(judges)
 
 
-def notify_meeting_opened(
-    session: Session, meeting: Meeting, *, base_url: str | None = None
-) -> int:
+def notify_meeting_opened(session: Session, meeting: Meeting, *, base_url: str) -> int:
     """Tells the meeting's judges that they can score now; returns how many were told."""
     return _notify_judges(session, meeting, "meeting_opened", base_url)
 
 
-def notify_meeting_closed(
-    session: Session, meeting: Meeting, *, base_url: str | None = None
-) -> int:
+def notify_meeting_closed(session: Session, meeting: Meeting, *, base_url: str) -> int:
     """Tells the meeting's judges that scoring is over and the scores are locked."""
     return _notify_judges(session, meeting, "meeting_closed", base_url)
 
@@ -191,12 +183,10 @@ def _finalist_mail(
     return result
 
 
-def notify_finalists_announced(
-    session: Session, campaign: Campaign, *, base_url: str | None = None
-) -> int:
+def notify_finalists_announced(session: Session, campaign: Campaign, *, base_url: str) -> int:
     """Tells each finalist, and each nominator who agreed to be contacted, that the nominee is
     a finalist; returns how many e-mails were queued."""
-    base = _base(base_url)
+    base = base_url.rstrip("/")
     sent = 0
     for item in _finalist_mail(session, campaign, None):
         if item.contact is not None:
@@ -235,13 +225,13 @@ def notify_winners_published(
     campaign: Campaign,
     *,
     finalist_ids: Sequence[int],
-    base_url: str | None = None,
+    base_url: str,
 ) -> int:
     """Tells the nominators who agreed to be contacted that their nominee is a winner, for the
     winners in `finalist_ids`; returns how many e-mails were queued."""
     if not finalist_ids:
         return 0
-    base = _base(base_url)
+    base = base_url.rstrip("/")
     sent = 0
     for item in _finalist_mail(session, campaign, finalist_ids):
         for nominator in item.nominators:
