@@ -16,7 +16,7 @@ from app.models import (
     Role,
     Theme,
 )
-from app.services.judging.recusal import is_recused
+from app.services.judging.recusal import recused_clause
 from tests.factories import (
     csrf_token_from,
     declare_conflict,
@@ -99,7 +99,7 @@ def test_conflicts_judge_declares_no_conflict_then_a_conflict_saved_and_audited(
         False,
         judge.id,
     )
-    assert is_recused(session, judge_id=judge.id, finalist_id=ana.id)
+    assert session.execute(select(recused_clause(judge.id, ana.id))).scalar()
     trail = events(session, "conflict.declared")
     assert [e.actor_id for e in trail] == [judge.id, judge.id]
     assert json.loads(trail[0].after)["has_conflict"] is False

@@ -11,7 +11,7 @@ from httpx import Response
 from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.models import (
     Account,
     AuditEvent,
@@ -530,10 +530,8 @@ def test_meeting_helpers_refuse_what_is_not_the_judges(
     for hidden in (draft, elsewhere):
         with pytest.raises(NotFound):
             meetings.get_meeting_for_judge(session, meeting_id=hidden.id, judge=judge)
-    with pytest.raises(Conflict):
-        meetings.get_open_meeting_for_judge(session, meeting_id=second.id, judge=judge)
-    session.rollback()
-    opened = meetings.get_open_meeting_for_judge(session, meeting_id=first.id, judge=judge)
+    # Saving in the closed meeting is refused by save_sheet itself (tests/test_scoring.py).
+    opened = meetings.get_meeting_for_judge(session, meeting_id=first.id, judge=judge)
     line = meetings.get_scope_line_for_judge(
         session, meeting=opened, finalist_id=celia.id, judge=judge
     )

@@ -39,7 +39,6 @@ from app.services.judging.recusal import recused_clause
 from app.services.mail import notifications
 
 MAX_REASON = 2000
-NOT_OPEN_MESSAGE = N_("This meeting is not open for scoring.")
 # A judge sees a meeting once it is opened; a draft is still being prepared by staff.
 VISIBLE_TO_JUDGES = (MeetingStatus.open, MeetingStatus.closed)
 
@@ -257,10 +256,6 @@ class MeetingDetail:
     criteria_count: int
     submitted_sheets: int
     history: list[HistoryLine]
-
-    @property
-    def can_open(self) -> bool:
-        return self.meeting.status == MeetingStatus.draft
 
     @property
     def is_draft(self) -> bool:
@@ -559,38 +554,20 @@ def _in_judges_themes(judge_id: int) -> Any:
     )
 
 
-def get_meeting_for_judge(
-    session: Session, *, meeting_id: int, judge: Account, for_update: bool = False
-) -> Meeting:
+def get_meeting_for_judge(session: Session, *, meeting_id: int, judge: Account) -> Meeting:
     """The meeting, if the judge may see it: opened (open or closed) and with at least one
     finalist of the judge's themes in its scope. Anything else is a 404, whether or not it
-    exists. `for_update` locks the row until commit, as status changes do."""
+    exists. (Saving a score locks the meeting's row itself: judging.scoring.save_sheet.)"""
     assert judge.id is not None
     query = select(Meeting).where(
         Meeting.id == meeting_id,
         col(Meeting.status).in_(VISIBLE_TO_JUDGES),
         _in_judges_themes(judge.id),
     )
-    if for_update:
-        query = query.with_for_update(of=Meeting).execution_options(populate_existing=True)
     meeting = session.exec(query).first()
     if meeting is None:
         raise NotFound(N_("There is no meeting with this number among your meetings."))
     return meeting
-
-
-def get_open_meeting_for_judge(session: Session, *, meeting_id: int, judge: Account) -> Meeting:
-    """Like get_meeting_for_judge, for saving a score: the row is locked until commit (so
-    closing the meeting waits for the save, or the save sees it closed), and a meeting that is
-    not open is refused (409) with a clear message."""
-    meeting = get_meeting_for_judge(session, meeting_id=meeting_id, judge=judge, for_update=True)
-    ensure_open(meeting)
-    return meeting
-
-
-def ensure_open(meeting: Meeting) -> None:
-    if meeting.status != MeetingStatus.open:
-        raise Conflict(NOT_OPEN_MESSAGE)
 
 
 @dataclass(frozen=True)

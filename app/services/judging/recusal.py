@@ -6,25 +6,11 @@
 - A judge sees only their own scores until the meeting is closed.
 """
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from app.models import ConflictDeclaration, Meeting, MeetingStatus
-
-
-def is_recused(session: Session, *, judge_id: int, finalist_id: int) -> bool:
-    return bool(
-        session.execute(
-            select(
-                exists().where(
-                    col(ConflictDeclaration.judge_id) == judge_id,
-                    col(ConflictDeclaration.finalist_id) == finalist_id,
-                    col(ConflictDeclaration.has_conflict).is_(True),
-                )
-            )
-        ).scalar()
-    )
 
 
 def recused_clause(judge_id_column: object, finalist_id_column: object) -> ColumnElement[bool]:
