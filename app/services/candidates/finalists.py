@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.campaigns.campaigns import get_current_campaign
-from app.services.candidates.grouping import Refused, lock_candidate
+from app.services.candidates.grouping import Refused, lock_candidate, row_for_update
 from app.services.files import CleanFile, FileStore
 from app.services.text import fold
 
@@ -127,6 +127,13 @@ def get_finalist(session: Session, *, finalist_id: int) -> FinalistView:
     return FinalistView(finalist, candidate, theme)
 
 
+def _lock_finalist(session: Session, finalist_id: int) -> Finalist:
+    finalist = row_for_update(session, Finalist, finalist_id)
+    if finalist is None:
+        raise NotFound(N_("There is no finalist with this number."))
+    return finalist
+
+
 def _profile(finalist: Finalist) -> dict[str, str]:
     return {name: getattr(finalist, name) for name in PROFILE_FIELDS}
 
@@ -176,13 +183,7 @@ def choose_finalist(session: Session, *, actor: Account, candidate_id: int) -> F
 
 
 def remove_finalist(session: Session, *, actor: Account, finalist_id: int) -> None:
-    finalist = None
-    if 0 < finalist_id < 2**31:
-        finalist = session.exec(
-            select(Finalist).where(Finalist.id == finalist_id).with_for_update()
-        ).first()
-    if finalist is None:
-        raise NotFound(N_("There is no finalist with this number."))
+    finalist = _lock_finalist(session, finalist_id)
     before = {"candidate_id": finalist.candidate_id, **_profile(finalist)}
     try:
         # Judging refers to finalists (declared conflicts, meetings, scores, winners); the
@@ -219,13 +220,7 @@ def update_profile(
 ) -> Finalist:
     """Changes the public profile; a new photo is written to the store before the row refers
     to it. The trail records the fields that changed, the photo by its hash."""
-    finalist = None
-    if 0 < finalist_id < 2**31:
-        finalist = session.exec(
-            select(Finalist).where(Finalist.id == finalist_id).with_for_update()
-        ).first()
-    if finalist is None:
-        raise NotFound(N_("There is no finalist with this number."))
+    finalist = _lock_finalist(session, finalist_id)
     if photo is not None and photo.content_type not in PHOTO_TYPES:
         raise Refused(N_("The photo must be a JPEG, PNG or WebP image."), field="photo")
     before = _profile(finalist)

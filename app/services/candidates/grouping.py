@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select as sql_select
 from sqlalchemy import update
@@ -333,23 +334,27 @@ def candidate_detail(session: Session, *, candidate_id: int) -> CandidateDetail:
 # staff members grouping the same nomination at once cannot both succeed on PostgreSQL.
 
 
+_Row = TypeVar("_Row", Candidate, Nomination, Finalist)
+
+
+def row_for_update(session: Session, model: type[_Row], row_id: int) -> _Row | None:
+    """The row with this id read FOR UPDATE, or None (also for a number no id can have)."""
+    if not 0 < row_id < 2**31:
+        return None
+    return session.exec(select(model).where(col(model.id) == row_id).with_for_update()).first()
+
+
 def lock_candidate(session: Session, candidate_id: int) -> Candidate:
-    candidate = None
-    if 0 < candidate_id < 2**31:
-        candidate = session.exec(
-            select(Candidate).where(Candidate.id == candidate_id).with_for_update()
-        ).first()
+    """The candidate, locked until commit: every change to a candidate (grouping, merging,
+    vetting, choosing a finalist) starts here."""
+    candidate = row_for_update(session, Candidate, candidate_id)
     if candidate is None:
         raise NotFound(N_("There is no candidate with this number."))
     return candidate
 
 
 def _locked_nomination(session: Session, nomination_id: int) -> Nomination:
-    nomination = None
-    if 0 < nomination_id < 2**31:
-        nomination = session.exec(
-            select(Nomination).where(Nomination.id == nomination_id).with_for_update()
-        ).first()
+    nomination = row_for_update(session, Nomination, nomination_id)
     if nomination is None:
         raise Refused(
             N_("There is no nomination number %(id)s."), id=nomination_id, field="nomination_id"
@@ -619,11 +624,7 @@ def detach_nomination(
     """Ungroups a nomination; a candidate left with none is deleted (None is returned), unless
     its vetting or its place among the finalists would be lost with it."""
     candidate = lock_candidate(session, candidate_id)
-    nomination = None
-    if 0 < nomination_id < 2**31:
-        nomination = session.exec(
-            select(Nomination).where(Nomination.id == nomination_id).with_for_update()
-        ).first()
+    nomination = row_for_update(session, Nomination, nomination_id)
     if nomination is None or nomination.candidate_id != candidate.id:
         raise NotFound(N_("This nomination is not grouped in this candidate."))
     assert candidate.id is not None

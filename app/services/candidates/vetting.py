@@ -27,7 +27,7 @@ from app.services.candidates.grouping import (
     CandidateDetail,
     Refused,
     candidate_detail,
-    get_candidate,
+    lock_candidate,
 )
 
 CHECK_KIND_LABELS = {
@@ -101,18 +101,10 @@ def candidate_page(session: Session, *, candidate_id: int) -> CandidatePage:
     return CandidatePage(detail, vetting_of(session, candidate_id=candidate_id))
 
 
-def _locked(session: Session, candidate_id: int) -> Candidate:
-    get_candidate(session, candidate_id=candidate_id)  # 404 for a number that is not one
-    candidate = session.exec(
-        select(Candidate).where(Candidate.id == candidate_id).with_for_update()
-    ).one()
-    return candidate
-
-
 def add_check(
     session: Session, *, actor: Account, candidate_id: int, form: VettingCheckForm
 ) -> VettingCheck:
-    candidate = _locked(session, candidate_id)
+    candidate = lock_candidate(session, candidate_id)
     assert candidate.id is not None and actor.id is not None
     check = VettingCheck(
         candidate_id=candidate.id,
@@ -145,7 +137,7 @@ def add_check(
 def set_status(
     session: Session, *, actor: Account, candidate_id: int, status: VettingStatus, note: str
 ) -> Candidate:
-    candidate = _locked(session, candidate_id)
+    candidate = lock_candidate(session, candidate_id)
     assert candidate.id is not None
     if status is not VettingStatus.cleared:
         is_finalist = session.exec(
