@@ -195,12 +195,27 @@ def _account(session: Session, email: str, name: str, role: Role, locale: str) -
 
 
 def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
-    """Creates last year's edition with published results, unless that year exists already."""
+    """Creates last year's edition with published results, unless that year exists already.
+    Each stage below writes what that stage of a real edition leaves behind, in its order."""
     year = now.astimezone(TIMEZONE).year - 1
     existing = session.exec(select(Campaign).where(Campaign.year == year)).first()
     if existing is not None:
         return PastEdition(campaign=existing, created=False)
 
+    campaign, themes = _open_the_call(session, year)
+    staff, judges = _team(session, year)
+    candidates = _screen_nominations(session, campaign, themes)
+    finalists = _vet_and_choose_finalists(session, campaign, themes, candidates, staff=staff)
+    criteria = _rubric(session, campaign)
+    _seat_the_panel(session, themes, judges, finalists)
+    _hold_meetings(session, campaign, judges, finalists, criteria)
+    _confirm_winners(session, campaign, finalists, staff=staff)
+    _publish_results(session, campaign, finalists, staff=staff)
+    return PastEdition(campaign=campaign, created=True)
+
+
+def _open_the_call(session: Session, year: int) -> tuple[Campaign, dict[str, Theme]]:
+    """The campaign, its calendar and its two themes."""
     opens = date(year, 3, 1)
     campaign = Campaign(
         year=year,
@@ -220,7 +235,6 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
     )
     session.add(campaign)
     session.flush()
-    assert campaign.id is not None
 
     themes = {
         "youth": Theme(
@@ -253,7 +267,11 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
     }
     session.add_all(themes.values())
     session.flush()
+    return campaign, themes
 
+
+def _team(session: Session, year: int) -> tuple[Account, list[Account]]:
+    """The staff member who ran the edition and its three judges."""
     staff = _account(
         session, f"staff-{year}@{DEMO_DOMAIN}", f"Equipo {year} (demo)", Role.staff, "es"
     )
@@ -261,8 +279,15 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
         _account(session, f"judge-{year}-{i + 1}@{DEMO_DOMAIN}", name, Role.judge, locale)
         for i, (name, locale) in enumerate(_JUDGES)
     ]
-    assert staff.id is not None
+    return staff, judges
 
+
+def _screen_nominations(
+    session: Session, campaign: Campaign, themes: dict[str, Theme]
+) -> list[Candidate]:
+    """The nominations, screened: the eligible ones grouped into one candidate per person,
+    one found not eligible."""
+    year = campaign.year
     candidates = []
     for theme_slug, name, _position, institution, state, *_rest in _PEOPLE:
         theme = themes[theme_slug]
@@ -281,6 +306,7 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
     session.add_all(candidates)
     session.flush()
 
+    opens = campaign.nominations_open_on
     named = [(_PEOPLE[person][:6], person) for person in _NOMINATIONS]
     for index, (nominee, person) in enumerate([*named, (_INELIGIBLE, None)]):
         theme_slug, name, position, institution, state, level = nominee
@@ -320,7 +346,20 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
                 submitted_at=submitted,
             )
         )
+    return candidates
 
+
+def _vet_and_choose_finalists(
+    session: Session,
+    campaign: Campaign,
+    themes: dict[str, Theme],
+    candidates: list[Candidate],
+    *,
+    staff: Account,
+) -> list[Finalist]:
+    """Vetting checks of the candidates chosen, cleared, as finalists (two per theme), and the
+    finalists' announcement."""
+    year = campaign.year
     finalists: list[Finalist] = []
     for profile, candidate in zip(_PEOPLE, candidates, strict=True):
         theme_slug, name, position, institution, _state, _level, chosen, cite_es, cite_en = profile
@@ -356,15 +395,29 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
     session.flush()
     campaign.finalists_announced_at = _at(campaign.finalists_on, 10)
     session.add(campaign)
+    return finalists
 
+
+def _rubric(session: Session, campaign: Campaign) -> list[Criterion]:
+    """The demo rubric, the same as the current edition's, in its order."""
     seed_demo_criteria(session, campaign=campaign)
-    criteria = list(
+    return list(
         session.exec(
             select(Criterion)
             .where(Criterion.campaign_id == campaign.id)
             .order_by(col(Criterion.position))
         ).all()
     )
+
+
+def _seat_the_panel(
+    session: Session,
+    themes: dict[str, Theme],
+    judges: list[Account],
+    finalists: list[Finalist],
+) -> None:
+    """Every judge on both themes, each with a declaration about every finalist: one conflict
+    (_CONFLICT), which recuses that judge from that finalist."""
     for judge in judges:
         session.add_all(
             [
@@ -386,6 +439,17 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
             )
     session.flush()
 
+
+def _hold_meetings(
+    session: Session,
+    campaign: Campaign,
+    judges: list[Account],
+    finalists: list[Finalist],
+    criteria: list[Criterion],
+) -> None:
+    """Two closed meetings with every finalist in scope: the first advanced them all, the
+    second proposed the winners (_PROPOSED); the judges' sheets as in _SCORES."""
+    year = campaign.year
     previous = None
     for number, held_on in ((1, date(year, 6, 25)), (2, date(year, 7, 2))):
         meeting = Meeting(
@@ -409,27 +473,44 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
                     proposed_winner=number == 2 and index in _PROPOSED,
                 )
             )
-        for judge, judge_scores in zip(judges, _SCORES[number], strict=True):
-            for finalist, values in zip(finalists, judge_scores, strict=True):
-                if values is None:
-                    continue
-                sheet = ScoreSheet(
-                    meeting_id=_id(meeting),
-                    judge_id=_id(judge),
-                    finalist_id=_id(finalist),
-                    submitted_at=_at(held_on, 11),
-                )
-                session.add(sheet)
-                session.flush()
-                session.add_all(
-                    [
-                        Score(sheet_id=_id(sheet), criterion_id=_id(criterion), value=value)
-                        for criterion, value in zip(criteria, values, strict=True)
-                    ]
-                )
+        _score(session, meeting, judges, finalists, criteria)
         previous = meeting
     session.flush()
 
+
+def _score(
+    session: Session,
+    meeting: Meeting,
+    judges: list[Account],
+    finalists: list[Finalist],
+    criteria: list[Criterion],
+) -> None:
+    """The submitted sheets of one meeting; a recused judge has none for that finalist."""
+    submitted_at = _at(meeting.held_on, 11)
+    for judge, judge_scores in zip(judges, _SCORES[meeting.number], strict=True):
+        for finalist, values in zip(finalists, judge_scores, strict=True):
+            if values is None:
+                continue
+            sheet = ScoreSheet(
+                meeting_id=_id(meeting),
+                judge_id=_id(judge),
+                finalist_id=_id(finalist),
+                submitted_at=submitted_at,
+            )
+            session.add(sheet)
+            session.flush()
+            session.add_all(
+                [
+                    Score(sheet_id=_id(sheet), criterion_id=_id(criterion), value=value)
+                    for criterion, value in zip(criteria, values, strict=True)
+                ]
+            )
+
+
+def _confirm_winners(
+    session: Session, campaign: Campaign, finalists: list[Finalist], *, staff: Account
+) -> None:
+    """The winners the last meeting proposed, confirmed by staff."""
     for index in _PROPOSED:
         finalist = finalists[index]
         session.add(
@@ -438,13 +519,18 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
                 theme_id=finalist.theme_id,
                 finalist_id=_id(finalist),
                 confirmed_by_id=_id(staff),
-                confirmed_at=_at(date(year, 7, 9)),
+                confirmed_at=_at(date(campaign.year, 7, 9)),
             )
         )
     session.flush()
 
-    # Revision 1 went out with a misspelt institution; revision 2 corrects it, so the demo
-    # shows how a correction is published without rewriting what was there.
+
+def _publish_results(
+    session: Session, campaign: Campaign, finalists: list[Finalist], *, staff: Account
+) -> None:
+    """Revision 1 went out with a misspelt institution; revision 2 corrects it, so the demo
+    shows how a correction is published without rewriting what was there. Both are frozen
+    with the snapshot the staff action uses."""
     corrected = finalists[_PROPOSED[1]]
     right_institution = corrected.public_institution
     corrected.public_institution = "Procuraduría Imaginaria Ambiental"
@@ -472,4 +558,3 @@ def seed_past_edition(session: Session, *, now: datetime) -> PastEdition:
             )
         )
     session.flush()
-    return PastEdition(campaign=campaign, created=True)
