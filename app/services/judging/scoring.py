@@ -180,18 +180,24 @@ class DossierPage:
         return self.meeting.status is MeetingStatus.open and bool(self.sheet.criteria)
 
 
-def own_sheet(
+def _find_sheet(
     session: Session, *, meeting: Meeting, judge: Account, finalist: Finalist
-) -> SheetView:
-    """Only ever the sheet of `judge`: no function here reads another judge's scores."""
-    criteria = rubric.list_criteria(session, campaign_id=meeting.campaign_id)
-    sheet = session.execute(
+) -> ScoreSheet | None:
+    return session.execute(
         select(ScoreSheet).where(
             col(ScoreSheet.meeting_id) == meeting.id,
             col(ScoreSheet.judge_id) == judge.id,
             col(ScoreSheet.finalist_id) == finalist.id,
         )
     ).scalar_one_or_none()
+
+
+def own_sheet(
+    session: Session, *, meeting: Meeting, judge: Account, finalist: Finalist
+) -> SheetView:
+    """Only ever the sheet of `judge`: no function here reads another judge's scores."""
+    criteria = rubric.list_criteria(session, campaign_id=meeting.campaign_id)
+    sheet = _find_sheet(session, meeting=meeting, judge=judge, finalist=finalist)
     values: dict[int, int] = {}
     if sheet is not None:
         for criterion_id, value in session.execute(
@@ -324,22 +330,8 @@ def save_sheet(
     `version` is the sheet's version the form was drawn with (0 for no sheet yet): a save from
     an older page raises StaleSheet instead of overwriting. Refusals store nothing."""
     assert meeting.id is not None and judge.id is not None and finalist.id is not None
-    # The same rules as the pages, so no caller can score past them.
-    judge_finalist(session, meeting=meeting, finalist_id=finalist.id, judge=judge)
-    status = _meeting_status_for_update(session, meeting.id)
-    if status is not MeetingStatus.open:
-        raise Conflict(CLOSED if status is MeetingStatus.closed else NOT_OPEN)
-    criteria = rubric.list_criteria(session, campaign_id=meeting.campaign_id)
-    if not criteria:
-        raise Conflict(NO_RUBRIC)
-
-    existing = session.execute(
-        select(ScoreSheet).where(
-            col(ScoreSheet.meeting_id) == meeting.id,
-            col(ScoreSheet.judge_id) == judge.id,
-            col(ScoreSheet.finalist_id) == finalist.id,
-        )
-    ).scalar_one_or_none()
+    criteria = _criteria_to_score(session, meeting=meeting, judge=judge, finalist=finalist)
+    existing = _find_sheet(session, meeting=meeting, judge=judge, finalist=finalist)
     was_submitted = bool(existing and existing.submitted_at)
     # A submitted sheet stays submitted, so it must stay complete.
     parsed, fields, general = _parse_values(
@@ -352,71 +344,33 @@ def save_sheet(
     if existing is None:
         if version != 0:
             raise StaleSheet()
-        sheet = ScoreSheet(
-            meeting_id=meeting.id,
-            judge_id=judge.id,
-            finalist_id=finalist.id,
+        sheet = _first_sheet(
+            session,
+            meeting=meeting,
+            judge=judge,
+            finalist=finalist,
             comment=cleaned_comment,
-            version=1,
-            submitted_at=now if submit else None,
-            updated_at=now,
+            submit=submit,
+            now=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(sheet)
-                session.flush()
-        except IntegrityError as error:
-            # Another window (or process) stored this judge's first save at the same moment.
-            raise StaleSheet() from error
         stored: dict[int, Score] = {}
         before: dict[str, Any] = {"scores": {}, "comment": "", "submitted": False}
     else:
         sheet = existing
         if sheet.version != version:
             raise StaleSheet()
-        stored = {
-            score.criterion_id: score
-            for score in session.execute(
-                select(Score).where(col(Score.sheet_id) == sheet.id)
-            ).scalars()
-        }
+        stored = _stored_scores(session, sheet)
         before = {
             "scores": {str(k): s.value for k, s in sorted(stored.items())},
             "comment": sheet.comment,
             "submitted": was_submitted,
             "version": sheet.version,
         }
-        # The version check and the change in one statement: of two saves carrying the same
-        # version, in any number of processes, only the first changes a row.
-        result = session.execute(
-            update(ScoreSheet)
-            .where(col(ScoreSheet.id) == sheet.id, col(ScoreSheet.version) == version)
-            .values(
-                version=col(ScoreSheet.version) + 1,
-                comment=cleaned_comment,
-                updated_at=now,
-                submitted_at=sheet.submitted_at or (now if submit else None),
-            )
-            .execution_options(synchronize_session=False)
+        _next_version(
+            session, sheet, version=version, comment=cleaned_comment, submit=submit, now=now
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for UPDATE
-            raise StaleSheet()
-        session.refresh(sheet)
 
-    assert sheet.id is not None
-    for criterion in criteria:
-        assert criterion.id is not None
-        value = parsed.get(criterion.id)
-        score = stored.get(criterion.id)
-        if value is None:
-            if score is not None:
-                session.delete(score)
-        elif score is None:
-            session.add(Score(sheet_id=sheet.id, criterion_id=criterion.id, value=value))
-        elif score.value != value:
-            score.value = value
-    session.flush()
-
+    _write_scores(session, sheet, criteria, parsed, stored)
     audit.record(
         session,
         actor=judge,
@@ -434,3 +388,102 @@ def save_sheet(
         },
     )
     return sheet
+
+
+def _criteria_to_score(
+    session: Session, *, meeting: Meeting, judge: Account, finalist: Finalist
+) -> list[Criterion]:
+    """The rubric, once the same rules as the pages allow this save (so no caller can score
+    past them): the finalist within the judge's reach and not recused from, the meeting open
+    (read under the lock that makes a close wait), a rubric with criteria."""
+    assert meeting.id is not None and finalist.id is not None
+    judge_finalist(session, meeting=meeting, finalist_id=finalist.id, judge=judge)
+    status = _meeting_status_for_update(session, meeting.id)
+    if status is not MeetingStatus.open:
+        raise Conflict(CLOSED if status is MeetingStatus.closed else NOT_OPEN)
+    criteria = rubric.list_criteria(session, campaign_id=meeting.campaign_id)
+    if not criteria:
+        raise Conflict(NO_RUBRIC)
+    return criteria
+
+
+def _first_sheet(
+    session: Session,
+    *,
+    meeting: Meeting,
+    judge: Account,
+    finalist: Finalist,
+    comment: str,
+    submit: bool,
+    now: datetime,
+) -> ScoreSheet:
+    assert meeting.id is not None and judge.id is not None and finalist.id is not None
+    sheet = ScoreSheet(
+        meeting_id=meeting.id,
+        judge_id=judge.id,
+        finalist_id=finalist.id,
+        comment=comment,
+        version=1,
+        submitted_at=now if submit else None,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(sheet)
+            session.flush()
+    except IntegrityError as error:
+        # Another window (or process) stored this judge's first save at the same moment.
+        raise StaleSheet() from error
+    return sheet
+
+
+def _stored_scores(session: Session, sheet: ScoreSheet) -> dict[int, Score]:
+    return {
+        score.criterion_id: score
+        for score in session.execute(select(Score).where(col(Score.sheet_id) == sheet.id)).scalars()
+    }
+
+
+def _next_version(
+    session: Session, sheet: ScoreSheet, *, version: int, comment: str, submit: bool, now: datetime
+) -> None:
+    """The version check and the change in one statement: of two saves carrying the same
+    version, in any number of processes, only the first changes a row."""
+    result = session.execute(
+        update(ScoreSheet)
+        .where(col(ScoreSheet.id) == sheet.id, col(ScoreSheet.version) == version)
+        .values(
+            version=col(ScoreSheet.version) + 1,
+            comment=comment,
+            updated_at=now,
+            submitted_at=sheet.submitted_at or (now if submit else None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for UPDATE
+        raise StaleSheet()
+    session.refresh(sheet)
+
+
+def _write_scores(
+    session: Session,
+    sheet: ScoreSheet,
+    criteria: list[Criterion],
+    parsed: dict[int, int],
+    stored: dict[int, Score],
+) -> None:
+    """One Score per criterion scored: new ones added, changed ones updated, cleared ones
+    deleted."""
+    assert sheet.id is not None
+    for criterion in criteria:
+        assert criterion.id is not None
+        value = parsed.get(criterion.id)
+        score = stored.get(criterion.id)
+        if value is None:
+            if score is not None:
+                session.delete(score)
+        elif score is None:
+            session.add(Score(sheet_id=sheet.id, criterion_id=criterion.id, value=value))
+        elif score.value != value:
+            score.value = value
+    session.flush()
