@@ -216,11 +216,13 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                 request, templates, view, values=values, errors=errors, status_code=422
             )
         client = request.client.host if request.client else "unknown"
-        bucket = throttle.client_bucket(settings.signing_key, "nominate", client)
-        try:
-            throttle.check_rate(
-                session, bucket=bucket, limit=settings.nomination_rate_limit, now=now
+        limits = [
+            intake.rate_limit(
+                key=settings.signing_key, client=client, per_hour=settings.nomination_rate_limit
             )
+        ]
+        try:
+            throttle.check(session, limits=limits, now=now, message=intake.THROTTLED)
         except TooManyRequests:
             if repeat := stored_already():
                 return repeat
@@ -265,7 +267,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                     now=now,
                     base_url=settings.base_url,
                 )
-                throttle.record_hit(session, bucket=bucket, now=now)
+                throttle.record_hits(session, limits=limits, now=now)
                 session.commit()
             except IntegrityError:
                 # The same form arrived twice at once and the other request stored it first.

@@ -1,9 +1,9 @@
 """Signing in and out, changing and resetting passwords, and the throttles that guard them.
 
-Failed attempts are counted in the database (RateLimitHit), per attempted e-mail address and
-per client, so every app process sees the same counts. The e-mail bucket is keyed on what was
-typed, not on an account: an address without an account is throttled exactly like one with an
-account, and the answers never tell them apart.
+Failed attempts are counted by the rate limiter (app.services.throttle), per attempted e-mail
+address and per client. The e-mail bucket is keyed on what was typed, not on an account: an
+address without an account is throttled exactly like one with an account, and the answers never
+tell them apart.
 """
 
 import hashlib
@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.errors import InvalidInput, TooManyRequests
+from app.errors import InvalidInput
 from app.i18n import N_
-from app.models import Account, AccountToken, RateLimitHit, Role, TokenPurpose
-from app.services import audit
+from app.models import Account, AccountToken, Role, TokenPurpose
+from app.services import audit, throttle
 from app.services.accounts import accounts
 from app.services.accounts.sessions import end_session, find_signed_in, start_session
 from app.services.mail.compose import render_mail
@@ -31,8 +31,6 @@ FAILED_LOGINS_PER_CLIENT = 20
 RESETS_PER_CLIENT = 5
 # Reset e-mails one address can receive per hour, so nobody can flood someone's mailbox.
 RESET_MAILS_PER_ACCOUNT = 3
-# Buckets of this module; their old hits are dropped here (app.services.throttle keeps its own).
-_PREFIXES = ("login-account:", "login-client:", "reset-client:")
 ROLE_HOMES = {Role.staff: "/staff", Role.admin: "/staff", Role.judge: "/judges"}
 THROTTLED = N_(
     "Too many failed attempts to sign in. For your security, please wait %(minutes)s min and"
@@ -44,17 +42,27 @@ RESET_THROTTLED = N_(
 )
 
 
-def _keyed(key: bytes, value: str) -> str:
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
 def client_hash(key: bytes, client: str) -> str:
     """Tells clients apart in the audit trail without keeping their addresses."""
-    return _keyed(key, "client:" + client)
+    return hmac.new(key, ("client:" + client).encode(), hashlib.sha256).hexdigest()
 
 
-def _bucket(key: bytes, prefix: str, value: str) -> str:
-    return prefix + _keyed(key, value)[:32]
+def _account_limit(key: bytes, email: str) -> throttle.Limit:
+    """Failed sign-ins with one (normalised) address, whether or not it has an account."""
+    bucket = throttle.keyed_bucket(key, "login-account", email)
+    return throttle.Limit(bucket, FAILED_LOGINS_PER_ACCOUNT, WINDOW)
+
+
+def _client_limit(key: bytes, client: str) -> throttle.Limit:
+    """Failed sign-ins from one client, whatever the address."""
+    bucket = throttle.keyed_bucket(key, "login-client", client)
+    return throttle.Limit(bucket, FAILED_LOGINS_PER_CLIENT, WINDOW)
+
+
+def _reset_limit(key: bytes, client: str) -> throttle.Limit:
+    """Password reset requests from one client."""
+    bucket = throttle.keyed_bucket(key, "reset-client", client)
+    return throttle.Limit(bucket, RESETS_PER_CLIENT, WINDOW)
 
 
 def normalise_email(email: str) -> str:
@@ -75,39 +83,6 @@ def safe_next(target: str | None) -> str | None:
     if any(ord(char) < 32 or ord(char) == 127 for char in target):
         return None
     return target
-
-
-def _hits(session: Session, *, bucket: str, since: datetime) -> tuple[int, datetime | None]:
-    count, oldest = session.exec(
-        select(func.count(), func.min(RateLimitHit.created_at)).where(
-            RateLimitHit.bucket == bucket, col(RateLimitHit.created_at) > since
-        )
-    ).one()
-    return int(count), oldest
-
-
-def _wait_seconds(session: Session, *, limits: list[tuple[str, int]], now: datetime) -> int:
-    """Seconds until every bucket is under its limit again; 0 when none is over."""
-    wait = 0
-    for bucket, limit in limits:
-        count, oldest = _hits(session, bucket=bucket, since=now - WINDOW)
-        if count >= limit:
-            wait = max(wait, int(((oldest or now) + WINDOW - now).total_seconds()) + 1)
-    return wait
-
-
-def _record_hits(session: Session, *, buckets: list[str], now: datetime) -> None:
-    session.execute(
-        delete(RateLimitHit).where(
-            or_(*(col(RateLimitHit.bucket).startswith(prefix) for prefix in _PREFIXES)),
-            col(RateLimitHit.created_at) <= now - WINDOW,
-        )
-    )
-    session.add_all(RateLimitHit(bucket=bucket, created_at=now) for bucket in buckets)
-
-
-def _too_many(message: str, wait: int) -> TooManyRequests:
-    return TooManyRequests(message, retry_after=max(wait, 1), minutes=max((wait + 59) // 60, 1))
 
 
 def valid_address(email: str) -> str | None:
@@ -156,17 +131,10 @@ def log_in(
     Raises TooManyRequests, after writing the refusal to the audit trail, when the address or
     the client has too many recent failures; the caller commits before showing it."""
     email = normalise_email(email)
-    account_bucket = _bucket(key, "login-account:", email)
-    client_bucket = _bucket(key, "login-client:", client)
+    account_limit = _account_limit(key, email)
+    limits = [account_limit, _client_limit(key, client)]
     fingerprint = client_hash(key, client)
-    wait = _wait_seconds(
-        session,
-        limits=[
-            (account_bucket, FAILED_LOGINS_PER_ACCOUNT),
-            (client_bucket, FAILED_LOGINS_PER_CLIENT),
-        ],
-        now=now,
-    )
+    wait = throttle.wait_seconds(session, limits=limits, now=now)
     # No address has control characters, and PostgreSQL refuses a NUL in a query: unknown.
     typed_controls = any(ord(c) < 32 or ord(c) == 127 for c in email)
     account = (
@@ -185,13 +153,13 @@ def log_in(
             client_hash=fingerprint,
         )
         session.flush()
-        raise _too_many(THROTTLED, wait)
+        raise throttle.too_many(THROTTLED, wait)
 
     # Always one Argon2 verification, against a dummy hash when there is no account, so the
     # time taken does not tell whether the address has one.
     matches = accounts.verify_password(account.password_hash if account else "", password)
     if account is None or not matches or not account.is_active:
-        _record_hits(session, buckets=[account_bucket, client_bucket], now=now)
+        throttle.record_hits(session, limits=limits, now=now)
         audit.record(
             session,
             actor=None,
@@ -207,7 +175,7 @@ def log_in(
     if accounts.needs_rehash(account.password_hash):
         account.password_hash = accounts.hash_password(password)
     # The owner got in: their address's failures no longer count (the client's still do).
-    session.execute(delete(RateLimitHit).where(col(RateLimitHit.bucket) == account_bucket))
+    throttle.forget(session, bucket=account_limit.bucket)
     if previous_token:
         end_session(session, token=previous_token, now=now)
     token = start_session(session, account=account, now=now)
@@ -255,12 +223,10 @@ def change_password(
 
     Wrong current passwords count as failed logins of the account, so a session left open on
     a shared computer cannot be used to guess the password."""
-    account_bucket = _bucket(key, "login-account:", normalise_email(account.email))
-    wait = _wait_seconds(session, limits=[(account_bucket, FAILED_LOGINS_PER_ACCOUNT)], now=now)
-    if wait:
-        raise _too_many(THROTTLED, wait)
+    limits = [_account_limit(key, normalise_email(account.email))]
+    throttle.check(session, limits=limits, now=now, message=THROTTLED)
     if not accounts.verify_password(account.password_hash, current):
-        _record_hits(session, buckets=[account_bucket], now=now)
+        throttle.record_hits(session, limits=limits, now=now)
         session.flush()
         raise WrongPassword()
     accounts.set_password(session, account=account, password=new, now=now)
@@ -288,11 +254,9 @@ def request_password_reset(
 ) -> None:
     """Sends a one-time link (valid one hour) to an active account's address, and nothing to
     any other address; the caller answers the same either way."""
-    bucket = _bucket(key, "reset-client:", client)
-    wait = _wait_seconds(session, limits=[(bucket, RESETS_PER_CLIENT)], now=now)
-    if wait:
-        raise _too_many(RESET_THROTTLED, wait)
-    _record_hits(session, buckets=[bucket], now=now)
+    limits = [_reset_limit(key, client)]
+    throttle.check(session, limits=limits, now=now, message=RESET_THROTTLED)
+    throttle.record_hits(session, limits=limits, now=now)
     account = session.exec(select(Account).where(Account.email == normalise_email(email))).first()
     if account is None or not account.is_active:
         session.flush()

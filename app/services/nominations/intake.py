@@ -14,12 +14,23 @@ from app.errors import NotFound, PermissionDenied
 from app.forms.nomination import NominationForm
 from app.i18n import N_, Translator
 from app.models import Campaign, EvidenceFile, Finalist, Nomination, Theme
+from app.services import throttle
 from app.services.campaigns.campaigns import ThemeView
 from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
 from app.services.results.public import published_photo_hashes
 from app.services.text import fold
+
+RATE_WINDOW = timedelta(hours=1)
+THROTTLED = N_(
+    "You have sent many nominations in the last hour. Please try again in %(minutes)s min."
+)
+
+
+def rate_limit(*, key: bytes, client: str, per_hour: int) -> throttle.Limit:
+    """The nominations one client may send in an hour (NOMINATION_RATE_LIMIT; 0: no limit)."""
+    return throttle.Limit(throttle.keyed_bucket(key, "nominate", client), per_hour, RATE_WINDOW)
 
 
 @dataclass(frozen=True)
