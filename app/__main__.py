@@ -126,6 +126,9 @@ def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:
     result = deliver_outbox(
         make_engine(settings), smtp_url=settings.smtp_url, sender=settings.mail_from
     )
+    if result.busy:
+        print(f"another sender is delivering the outbox; {result.waiting} e-mail(s) waiting")
+        return 0
     print(f"sent {result.sent}, failed {result.failed}, still waiting {result.waiting}")
     return 0 if result.failed == 0 else 1
 
