@@ -133,6 +133,20 @@ def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if result.failed == 0 else 1
 
 
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app import backup
+
+    run = backup.backup if args.command == "backup" else backup.restore
+    try:
+        run(settings, Path(args.dir))
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="The Integrity Icon portal.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("send-mail", help="deliver what waits in the outbox").set_defaults(
         run=_send_mail
     )
+    for name, help_text in (
+        ("backup", "copy the database and the data directory into DIR (new or empty)"),
+        ("restore", "bring a backup back into an empty data directory and database"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("dir", metavar="DIR")
+        command.set_defaults(run=_backup)
     return parser
 
 
