@@ -36,7 +36,8 @@ class Inbox:
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if self.mode == "refuse":
-            return "550 5.1.1 mailbox unavailable"
+            # As real servers do, the answer quotes the address.
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
         if self.mode == "defer":
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)

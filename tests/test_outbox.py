@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -59,7 +60,7 @@ def staff_client(client: TestClient, session: Session) -> TestClient:
 
 
 def test_outbox_refused_recipient_fails_at_once_and_staff_see_why(
-    client: TestClient, session: Session, engine: Engine
+    client: TestClient, session: Session, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue(session, "Recibo")
 
@@ -69,11 +70,11 @@ def test_outbox_refused_recipient_fails_at_once_and_staff_see_why(
     assert (result.sent, result.failed, result.waiting) == (0, 1, 0)
     [message] = stored(session)
     assert message.sent_at is None and message.failed_at is not None
-    assert message.last_error == "550 5.1.1 mailbox unavailable"
+    assert message.last_error == "550 5.1.1 <recibo@example.org>: mailbox unavailable"
+    assert "recibo@" not in caplog.text
     page = staff_client(client, session).get("/staff/outbox")
     assert page.status_code == 200
-    assert "recibo@example.org" in page.text
-    assert "550 5.1.1 mailbox unavailable" in page.text
+    assert "550 5.1.1 &lt;recibo@example.org&gt;: mailbox unavailable" in page.text
     assert f'action="/staff/outbox/{message.id}/resend"' in page.text
 
 

@@ -285,15 +285,16 @@ class _Run:
             failure = _describe(error)
             # 421: the server closes the connection (smtplib closes its end too).
             usable = getattr(error, "smtp_code", 0) != 421
+            # Only identifiers and codes are logged: a server's answer may quote the address.
+            log.warning("e-mail %s refused: %s", message_id, failure.error[:3])
         except (smtplib.SMTPException, OSError) as error:
             failure = _describe(error)
             usable = False
+            log.warning("e-mail %s not sent: %s", message_id, type(error).__name__)
         if failure is None:
             self.sent += 1
         else:
             self.failed += 1
-            # Only identifiers are logged: addresses and texts are personal data.
-            log.warning("e-mail %s not sent: %s", message_id, failure.error.split(":")[0][:80])
         with _writing(self.engine) as session:
             _record(session, message_id, attempts, self.clock(), failure=failure)
             self.renew(session)
