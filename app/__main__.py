@@ -126,8 +126,25 @@ def _send_mail(settings: Settings, _args: argparse.Namespace) -> int:
     result = deliver_outbox(
         make_engine(settings), smtp_url=settings.smtp_url, sender=settings.mail_from
     )
+    if result.busy:
+        print(f"another sender is delivering the outbox; {result.waiting} e-mail(s) waiting")
+        return 0
     print(f"sent {result.sent}, failed {result.failed}, still waiting {result.waiting}")
     return 0 if result.failed == 0 else 1
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app import backup
+
+    run = backup.backup if args.command == "backup" else backup.restore
+    try:
+        run(settings, Path(args.dir))
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("send-mail", help="deliver what waits in the outbox").set_defaults(
         run=_send_mail
     )
+    for name, help_text in (
+        ("backup", "copy the database and the data directory into DIR (new or empty)"),
+        ("restore", "bring a backup back into an empty data directory and database"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("dir", metavar="DIR")
+        command.set_defaults(run=_backup)
     return parser
 
 

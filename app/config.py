@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_from: str = "Integrity Icon <no-reply@integrity-icon.invalid>"
+    # How often the server looks at the outbox besides when it queues mail itself; 0: never
+    # (`send-mail` from cron delivers instead). Used only when SMTP_URL is set.
+    mail_interval_seconds: float = 30.0
     default_locale: str = "es"
     nomination_rate_limit: int = 10
     form_min_seconds: int = 5

@@ -17,6 +17,7 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
+from app.services.mail.sender import MailSender
 from app.web.deps import LoginRequired
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
@@ -52,7 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.environment is not Environment.test:
             process.tune(threads=settings.worker_threads)
+        sender = None
+        if settings.smtp_url and settings.mail_interval_seconds > 0:
+            sender = MailSender(
+                app.state.engine,
+                smtp_url=settings.smtp_url,
+                sender=settings.mail_from,
+                interval=settings.mail_interval_seconds,
+            )
+            sender.start()
         yield
+        if sender is not None:
+            sender.stop()
 
     app = PortalApp(
         lifespan=lifespan,

@@ -24,6 +24,7 @@ LAYERS = {
     "app.main": 6,
     "app.process": 6,
     "app.migrate": 6,
+    "app.backup": 6,
     "app.__main__": 7,
 }
 

@@ -1,14 +1,8 @@
 """The outbox is delivered by `send-mail` to a real SMTP server on loopback."""
 
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -16,36 +10,14 @@ from sqlmodel import Session, select
 from app.models import OutboxMessage
 from app.services.mail.outbox import deliver_outbox, parse_smtp_url, queue_mail
 from tests.factories import make_open_campaign, post_nomination
-
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[EmailMessage] = []
-
-    def handle_message(self, message: Any) -> None:
-        self.messages.append(message)
-
-    def prepare_message(self, session: Any, envelope: Any) -> Any:
-        return message_from_bytes(envelope.content, policy=policy.default)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.smtp import Inbox, free_port
+from tests.smtp import smtp_server as serve_smtp
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[str, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield f"smtp://127.0.0.1:{port}", inbox
-    finally:
-        controller.stop()
+    with serve_smtp() as served:
+        yield served
 
 
 def test_send_mail_delivers_nomination_receipt_in_spanish(

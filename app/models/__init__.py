@@ -32,7 +32,7 @@ from app.models.nomination import (
     NominationStatus,
     Relationship,
 )
-from app.models.outbox import OutboxMessage
+from app.models.outbox import Lease, OutboxMessage
 from app.models.results import ResultsRevision, RevisionStatus, Winner
 from app.models.throttle import RateLimitHit
 
@@ -52,6 +52,7 @@ __all__ = [
     "Gender",
     "GovernmentLevel",
     "JudgeAssignment",
+    "Lease",
     "Meeting",
     "MeetingFinalist",
     "MeetingStatus",

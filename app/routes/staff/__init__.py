@@ -17,6 +17,7 @@ from app.routes.staff import (
     finalists,
     meetings,
     nominations,
+    outbox,
     panel,
     publishing,
     results,
@@ -38,6 +39,7 @@ for module in (
     publishing,
     exports,
     arco,
+    outbox,
     users,
     audit,
 ):
