@@ -44,7 +44,7 @@ from app.services.results.shared import (
     themes_of,
     winners_of,
 )
-from app.services.results.winners import final_meetings, open_meetings
+from app.services.results.winners import confirmed_before, final_meetings, open_meetings
 
 CONTENT_FORMAT = 1
 # The method's words (app/services/judging/method.py) are frozen into each revision in both
@@ -344,9 +344,7 @@ def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOv
                 winners=[by_id[w.finalist_id] for w in theme_winners],
                 final_meeting=final,
                 open_meeting=running.get(theme.id),
-                reconfirm=final is not None
-                and final.closed_at is not None
-                and any(w.confirmed_at < final.closed_at for w in theme_winners),
+                reconfirm=confirmed_before(final, theme_winners),
             )
         )
     revisions = revisions_of(session, campaign.id)

@@ -189,7 +189,6 @@ def _rank_theme(
         for r in rows
         if r.rank is not None and r.rank <= expected_count and r.finalist.id is not None
     )
-    closed_at = meeting.closed_at if meeting is not None else None
     return ThemeRanking(
         theme=theme,
         meeting=meeting,
@@ -199,9 +198,15 @@ def _rank_theme(
         expected_count=expected_count,
         winner_ids=winner_ids,
         rationale=next((w.rationale for w in winners if w.rationale), ""),
-        confirmed_before_meeting=closed_at is not None
-        and any(w.confirmed_at < closed_at for w in winners),
+        confirmed_before_meeting=confirmed_before(meeting, winners),
     )
+
+
+def confirmed_before(meeting: Meeting | None, winners: list[Winner]) -> bool:
+    """Whether a theme's winners were confirmed before its final meeting closed: a run-off
+    closed since, and they must be confirmed again from its ranking."""
+    closed_at = meeting.closed_at if meeting is not None else None
+    return closed_at is not None and any(w.confirmed_at < closed_at for w in winners)
 
 
 def winner_board(session: Session, *, campaign: Campaign) -> WinnerBoard:
