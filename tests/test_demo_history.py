@@ -108,8 +108,8 @@ def test_past_edition_winners_follow_its_final_meeting_ranking(session: Session)
 
     board = winner_board(session, campaign=campaign)
 
-    assert board.meeting is not None and board.meeting.number == 2
     for theme in board.themes:
+        assert theme.meeting is not None and theme.meeting.number == 2
         assert theme.winner_ids == theme.expected_ids
         assert all(row.sheets in (2, 3) for row in theme.rows)
 

@@ -6,7 +6,7 @@ saved under test-artifacts/screenshots/ (git-ignored) for a person to look at.
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -102,7 +102,7 @@ def fill_nomination_with_mouse(page: Page) -> None:
 def test_e2e_whole_cycle_from_nomination_to_published_winner(
     browser: Browser, settings: Settings, session: Session
 ) -> None:
-    campaign, youth, _sustainability = make_open_campaign(session)
+    campaign, youth, sustainability = make_open_campaign(session)
     staff = make_account(session, Role.staff, email="staff@example.org")
     make_criteria(session, campaign)
     judge_a = make_judge(session, youth, email="judge-a@example.org", name="Jueza A")
@@ -129,6 +129,12 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         citizen.close()
         nomination = session.exec(select(Nomination)).one()
         assert nomination.reference == reference
+
+        # The call closes: the finalists are announced only after it (issue 21).
+        for theme in (youth, sustainability):
+            theme.closes_at = utcnow() - timedelta(minutes=1)
+            session.add(theme)
+        session.commit()
 
         # Staff screen it, make a candidate, vet it and choose it as a finalist.
         office = new_context(browser, portal, viewport=DESKTOP)

@@ -126,7 +126,7 @@ def test_draft_revision_and_unpublished_results_are_not_reachable(
 def test_finalists_before_announcement_show_only_the_stage(
     client: TestClient, session: Session
 ) -> None:
-    make_cycle(session)
+    make_cycle(session, call_closed=False)
     client.get("/?lang=en")
 
     page = client.get("/finalists")

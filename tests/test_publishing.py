@@ -7,6 +7,7 @@ import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,24 @@ class Cycle:
     nominations: list[Nomination] = field(default_factory=list)
 
 
-def make_cycle(session: Session, *, photo_store: FileStore | None = None) -> Cycle:
+def close_the_call(session: Session, campaign: Campaign, *themes: Theme) -> None:
+    """Ends every theme's window (and the campaign's call) yesterday."""
+    yesterday = utcnow() - timedelta(days=1)
+    for theme in themes:
+        theme.closes_at = yesterday
+        session.add(theme)
+    campaign.nominations_close_on = yesterday.date()
+    session.add(campaign)
+    session.commit()
+
+
+def make_cycle(
+    session: Session, *, photo_store: FileStore | None = None, call_closed: bool = True
+) -> Cycle:
+    """By default the call is over, as it is when a final meeting has closed."""
     campaign, youth, sustainability = make_open_campaign(session)
+    if call_closed:
+        close_the_call(session, campaign, youth, sustainability)
     ana = make_finalist(
         session,
         youth,
@@ -378,8 +395,13 @@ def test_ranking_uses_latest_closed_meeting_and_leaves_recused_judges_out(
 
     board = winner_board(session, campaign=cycle.campaign)
 
-    assert board.meeting is not None and board.meeting.id == later.id != open_later.id
     youth = next(r for r in board.themes if r.theme.id == cycle.youth.id)
+    sustainability = next(r for r in board.themes if r.theme.id == cycle.sustainability.id)
+    assert youth.meeting is not None and youth.meeting.id == later.id
+    assert youth.open_meeting is not None and youth.open_meeting.id == open_later.id
+    # Meeting 2 did not discuss Sustainability: its final meeting is still meeting 1.
+    assert sustainability.meeting is not None and sustainability.meeting.id == cycle.meeting.id
+    assert sustainability.open_meeting is None
     ranked = [(r.finalist.id, r.rank, r.mean_score, r.sheets) for r in youth.rows]
     assert ranked == [(cycle.beto.id, 1, 4.0, 1), (cycle.ana.id, 2, 2.0, 1)]
     assert youth.expected_ids == {cycle.beto.id}
@@ -903,8 +925,14 @@ def test_revision_content_has_profiles_and_figures_but_no_scores_judges_or_nomin
     }
     assert [c["weight"] for c in how["criteria"]] == [2, 1]
     assert how["meetings"] == [
-        {"number": 1, "held_on": cycle.meeting.held_on.isoformat(), "finalists": 4}
+        {
+            "number": 1,
+            "held_on": cycle.meeting.held_on.isoformat(),
+            "finalists": 4,
+            "themes": ["sustainability", "youth"],
+        }
     ]
+    assert [theme["final_meeting"] for theme in content["themes"]] == [1, 1]
     for secret in (
         nomination.nominator_name,
         nomination.nominator_email,

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from app.config import Settings
 from app.i18n import LOCALES, Translator
 from app.models import utcnow
+from app.services.judging import method
 from app.web import csrf
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -45,6 +46,9 @@ class Templates:
             auto_reload=not settings.is_prod,
         )
         self.env.globals["static"] = lambda name: f"/static/{name}?v={static_version(name)}"
+        # The scoring method's explanation, in the page's language (`scoring_method(t)`): one
+        # text for every page that explains how rankings are made.
+        self.env.globals["scoring_method"] = method.explanation
 
     def issue_form_token(self, request: Request, form: str) -> str:
         return csrf.issue_token(

@@ -13,6 +13,7 @@ from app.forms.errors import FormErrors, collect
 from app.forms.text import Line, Text
 from app.i18n import Translator
 from app.models import utcnow
+from app.services.campaigns import campaigns
 from app.services.files import FileStore
 from app.services.results import public, revisions, shared, winners
 from app.services.results.shared import FieldInvalid
@@ -45,6 +46,8 @@ class PreviewedForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     previewed: Line = Field("", max_length=64)
+    # Why the finalists are announced while the call is still open (ensure_call_closed).
+    override_reason: Text = Field("", max_length=2000)
 
 
 def _values(body: FormBody, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -201,8 +204,15 @@ def confirm_winners(
 # --- finalists -------------------------------------------------------------------------------
 
 
-@router.get("/publishing/finalists")
-def finalists_preview(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+def _finalists_page(
+    request: Request,
+    session: SessionDep,
+    templates: Templates,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
     campaign = shared.current_campaign(session)
     content = winners.finalists_content(session, campaign=campaign)
     return templates.render(
@@ -214,30 +224,54 @@ def finalists_preview(request: Request, session: SessionDep, templates: Template
             "previewed": shared.fingerprint(content),
             "photo_src": _staff_photo_src,
             "preview": True,
+            "call_open": campaigns.call_is_open(session, campaign=campaign, now=utcnow()),
+            "values": values or {},
+            "errors": errors or FormErrors(),
         },
+        status_code=status_code,
     )
+
+
+@router.get("/publishing/finalists")
+def finalists_preview(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    return _finalists_page(request, session, templates)
 
 
 @router.post("/publishing/finalists/announce")
 def announce_finalists(
+    request: Request,
     body: VerifiedForm,
     session: SessionDep,
+    templates: TemplatesDep,
     settings: SettingsDep,
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    form, _errors = _parse(PreviewedForm, _values(body), t)
+    values = _values(body)
+    form, errors = _parse(PreviewedForm, values, t)
     if form is None:
-        raise InvalidInput()
+        if "previewed" in errors.fields or errors.general:
+            raise InvalidInput()
+        return _finalists_page(
+            request, session, templates, values=values, errors=errors, status_code=422
+        )
     campaign = shared.current_campaign(session)
-    winners.announce_finalists(
-        session,
-        campaign=campaign,
-        actor=account,
-        previewed=form.previewed,
-        now=utcnow(),
-        base_url=settings.base_url,
-    )
+    try:
+        winners.announce_finalists(
+            session,
+            campaign=campaign,
+            actor=account,
+            previewed=form.previewed,
+            now=utcnow(),
+            base_url=settings.base_url,
+            override_reason=form.override_reason,
+        )
+    except FieldInvalid as refused:
+        session.rollback()
+        errors.add(refused.field, t(refused.message, **refused.params))
+        return _finalists_page(
+            request, session, templates, values=values, errors=errors, status_code=422
+        )
     session.commit()
     return RedirectResponse("/staff/publishing?done=announced", status_code=303)
 

@@ -1,15 +1,19 @@
 """/staff/meetings/{id}/results: a meeting's aggregated scores, as a page and as CSV, and the
-meeting's decision (who advances, who is proposed as winner, the minutes)."""
+meeting's decision (who advances, who is proposed as winner, the minutes); and, for audit, a
+closed meeting's raw score sheets (/staff/meetings/{id}/sheets.csv and .xlsx)."""
 
 from collections import Counter
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.db import session_scope
 from app.forms.errors import FormErrors
-from app.i18n import Translator
-from app.services.judging import aggregation
+from app.i18n import TIMEZONE, Translator
+from app.models import utcnow
+from app.services.judging import aggregation, method, sheet_export
 from app.services.judging.aggregation import MeetingResults
+from app.services.nominations.exports import ExportFormat
 from app.web.body import FormBody
 from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm
@@ -51,6 +55,7 @@ def _page(
             "errors": errors or FormErrors(),
             "saved": request.query_params.get("saved") == "1" and not errors,
             "number": number,
+            "contested_rule": method.contested_rule,
         },
         status_code=status_code,
     )
@@ -73,6 +78,63 @@ def results_csv(meeting_id: int, session: SessionDep, t: TranslatorDep) -> Respo
         media_type="text/csv; charset=utf-8",
         headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _sheets_download(
+    request: Request,
+    meeting_id: int,
+    session: SessionDep,
+    account: CurrentAccount,
+    t: Translator,
+    file_format: ExportFormat,
+) -> Response:
+    export = sheet_export.export_sheets(
+        session,
+        meeting_id=meeting_id,
+        file_format=file_format,
+        t=t,
+        today=utcnow().astimezone(TIMEZONE).date(),
+    )
+    try:
+        content = export.content.read()
+    finally:
+        export.content.close()
+    # The audit event gets its own short write transaction, committed before the file leaves
+    # (as app/routes/staff/exports.py does: this request's session has been reading).
+    with session_scope(request.app.state.engine, write=True) as writer:
+        sheet_export.record_sheets_export(writer, actor=account, export=export)
+        writer.commit()
+    return Response(
+        content,
+        media_type=export.media_type,
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/meetings/{meeting_id}/sheets.csv")
+def sheets_csv(
+    request: Request,
+    meeting_id: int,
+    session: SessionDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    return _sheets_download(request, meeting_id, session, account, t, ExportFormat.csv)
+
+
+@router.get("/meetings/{meeting_id}/sheets.xlsx")
+def sheets_xlsx(
+    request: Request,
+    meeting_id: int,
+    session: SessionDep,
+    account: CurrentAccount,
+    t: TranslatorDep,
+) -> Response:
+    return _sheets_download(request, meeting_id, session, account, t, ExportFormat.xlsx)
 
 
 def _parse_decision(

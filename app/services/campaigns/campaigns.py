@@ -14,6 +14,8 @@ class WindowState(StrEnum):
     not_yet_open = "not_yet_open"
     open = "open"
     closed = "closed"
+    # The call is over for good, whatever the theme's dates say: the finalists are announced.
+    ended = "ended"
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class ThemeView:
         return self.state is WindowState.open
 
 
-def window_state(theme: Theme, now: datetime) -> WindowState:
+def window_state(theme: Theme, now: datetime, *, call_ended: bool = False) -> WindowState:
+    if call_ended:
+        return WindowState.ended
     if now < theme.opens_at:
         return WindowState.not_yet_open
     if now >= theme.closes_at:
@@ -43,7 +47,29 @@ def list_themes(session: Session, *, campaign: Campaign, now: datetime) -> list[
     themes = session.exec(
         select(Theme).where(Theme.campaign_id == campaign.id).order_by(col(Theme.position))
     ).all()
-    return [ThemeView(theme, window_state(theme, now)) for theme in themes]
+    ended = call_ended(campaign)
+    return [ThemeView(theme, window_state(theme, now, call_ended=ended)) for theme in themes]
+
+
+def call_ended(campaign: Campaign) -> bool:
+    """Once the finalists are announced no nomination is taken, even if a theme's window,
+    or an override that announced them early, left the form open."""
+    return campaign.finalists_announced_at is not None
+
+
+def call_closes_at(session: Session, *, campaign: Campaign) -> datetime | None:
+    """When the last theme's window closes: the call for nominations is over then."""
+    return session.exec(
+        select(func.max(Theme.closes_at)).where(Theme.campaign_id == campaign.id)
+    ).one()
+
+
+def call_is_open(session: Session, *, campaign: Campaign, now: datetime) -> bool:
+    """Whether some theme of the campaign still takes (or is yet to take) nominations."""
+    closes = call_closes_at(session, campaign=campaign)
+    if closes is None or call_ended(campaign):
+        return False
+    return now < closes
 
 
 def find_theme(session: Session, *, slug: str) -> Theme | None:
@@ -58,11 +84,13 @@ def find_theme(session: Session, *, slug: str) -> Theme | None:
     ).first()
 
 
-def theme_view(theme: Theme | None, *, now: datetime) -> ThemeView:
+def theme_view(theme: Theme | None, *, now: datetime, call_ended: bool = False) -> ThemeView:
     if theme is None:
         raise NotFound(N_("There is no theme with this name in the current campaign."))
-    return ThemeView(theme, window_state(theme, now))
+    return ThemeView(theme, window_state(theme, now, call_ended=call_ended))
 
 
 def get_theme(session: Session, *, slug: str, now: datetime) -> ThemeView:
-    return theme_view(find_theme(session, slug=slug), now=now)
+    theme = find_theme(session, slug=slug)
+    campaign = session.get(Campaign, theme.campaign_id) if theme is not None else None
+    return theme_view(theme, now=now, call_ended=campaign is not None and call_ended(campaign))

@@ -130,6 +130,8 @@ class PanelSummary:
 
     judges: int
     weighted_mean: float
+    # The normalised score (mean of the judges' z-scores), which the rank follows.
+    normalised: float
     rank: int | None
     tie: bool
 
@@ -562,7 +564,11 @@ def panel_summaries(session: Session, *, meeting: Meeting) -> dict[int, PanelSum
     weights = {i: weight for i, weight, _, _ in _criteria(session, meeting.campaign_id)}
     return {
         finalist: PanelSummary(
-            judges=found.judges, weighted_mean=found.mean, rank=found.rank, tie=found.tie
+            judges=found.judges,
+            weighted_mean=found.mean,
+            normalised=found.mean_z,
+            rank=found.rank,
+            tie=found.tie,
         )
         for finalist, found in _figures(session, meeting, weights).items()
     }

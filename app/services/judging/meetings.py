@@ -232,6 +232,7 @@ HISTORY_LABELS = {
     "meeting.opened": N_("Opened for scoring"),
     "meeting.closed": N_("Closed; scores locked"),
     "meeting.reopened": N_("Reopened"),
+    "meeting.sheets_exported": N_("Score sheets exported"),
 }
 
 

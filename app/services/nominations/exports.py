@@ -36,7 +36,7 @@ BATCH = 1000
 # Files up to this size stay in memory; larger ones spill to a temporary file on disk.
 IN_MEMORY_BYTES = 16 * 1024 * 1024
 
-Cell = str | int | None
+Cell = str | int | float | None
 
 
 class ExportFormat(StrEnum):

@@ -133,6 +133,16 @@ def submit_nomination(
     # Everything above runs before the write transaction: SQLite has one writer at a time, and
     # it should only wait for others' inserts, not for their templates and files.
     begin_write(session)
+    # The theme may come from a cache, and its window may still be open: once the finalists
+    # are announced the call is over. Asked inside the write transaction, so an announcement
+    # committed a moment ago is seen.
+    announced = session.exec(
+        select(Campaign.finalists_announced_at).where(Campaign.id == theme.theme.campaign_id)
+    ).first()
+    if announced is not None:
+        raise PermissionDenied(
+            N_("The call for nominations has ended: the finalists have been announced.")
+        )
     nomination_id = insert_row(session, nomination)
     for position, file in enumerate(files):
         session.add(

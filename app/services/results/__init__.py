@@ -1,8 +1,13 @@
 """Results: winners confirmed, published revisions, the public pages and files built from them.
 
 The rules, in one place:
-- Winners are confirmed per theme from the final (latest closed) meeting's ranking; a choice
+- Winners are confirmed per theme from the ranking of that theme's final meeting (the latest
+  closed meeting that discussed it: a run-off of one theme leaves the others alone); a choice
   that differs from it needs a written rationale (winners.py).
+- Each stage waits for the ones before it: the finalists are announced after the call closed
+  (or with a written, audited override, which ends the call), results after the announcement,
+  with no meeting of a theme still open and each theme's winners confirmed from its final
+  meeting (winners.py, revisions.py).
 - Nothing reaches a public URL before its staff action: finalists before they are announced,
   results before a revision is published, a draft revision never. Photos follow their finalist
   (public.py).

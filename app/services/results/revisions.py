@@ -12,7 +12,7 @@ from sqlalchemy import case, distinct, func
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, NotFound
-from app.i18n import N_
+from app.i18n import N_, Translator
 from app.models import (
     Account,
     Campaign,
@@ -20,7 +20,6 @@ from app.models import (
     ConflictDeclaration,
     Criterion,
     Finalist,
-    JudgeAssignment,
     Meeting,
     MeetingFinalist,
     MeetingStatus,
@@ -28,9 +27,11 @@ from app.models import (
     NominationStatus,
     ResultsRevision,
     RevisionStatus,
+    ScoreSheet,
     Theme,
 )
 from app.services import audit
+from app.services.judging import method
 from app.services.mail import notifications
 from app.services.results.shared import (
     FieldInvalid,
@@ -43,29 +44,17 @@ from app.services.results.shared import (
     themes_of,
     winners_of,
 )
+from app.services.results.winners import confirmed_before, final_meetings, open_meetings
 
 CONTENT_FORMAT = 1
-# How scores became winners, frozen into each revision in both languages like any other
-# published text, so a later change of wording never alters what was published.
-AGGREGATION_TEXT_ES = (
-    "Cada integrante del jurado calificó a cada finalista de su tema con cada uno de los"
-    " criterios, en la escala indicada. Las calificaciones se combinaron en un promedio"
-    " ponderado, según el peso de cada criterio, y se promediaron entre las personas del"
-    " jurado; la clasificación resultante fue el punto de partida de la deliberación. Quien"
-    " declaró un conflicto de interés con una persona finalista no la calificó y quedó fuera de"
-    " su promedio. El jurado propuso a las personas ganadoras y el equipo de la campaña las"
-    " confirmó; cuando el equipo se apartó de la clasificación, dejó constancia escrita de sus"
-    " razones. Las calificaciones individuales del jurado son confidenciales."
-)
-AGGREGATION_TEXT_EN = (
-    "Each judge scored every finalist of their theme on each criterion, on the scale shown."
-    " The scores were combined into a weighted mean, using each criterion's weight, and"
-    " averaged across judges; the ranking this gave was the starting point of the judges'"
-    " deliberation. A judge who declared a conflict of interest with a finalist did not score"
-    " them and was left out of that finalist's average. The judges proposed the winners and"
-    " the campaign team confirmed them; where the team departed from the ranking, it recorded"
-    " its reasons in writing. Individual judges' scores are confidential."
-)
+# The method's words (app/services/judging/method.py) are frozen into each revision in both
+# languages like any other published text, so a later change of wording never alters what was
+# published.
+
+
+def aggregation_text(locale: str) -> str:
+    """How scores became winners, as a revision freezes it: paragraphs apart by a blank line."""
+    return "\n\n".join(method.published_explanation(Translator(locale)))
 
 
 # --- the results snapshot -----------------------------------------------------------------
@@ -106,9 +95,15 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
         .where(Candidate.campaign_id == campaign_id)
         .group_by(col(Candidate.theme_id)),
     )
+    # People who took part: judges with a submitted sheet in a closed meeting, not everyone
+    # invited to the panel (an invited judge who never scored is no judge of this result).
     judges = session.execute(
-        select(func.count(distinct(col(JudgeAssignment.account_id)))).where(
-            col(JudgeAssignment.theme_id).in_(theme_ids)
+        select(func.count(distinct(col(ScoreSheet.judge_id))))
+        .join(Meeting, col(Meeting.id) == ScoreSheet.meeting_id)
+        .where(
+            Meeting.campaign_id == campaign_id,
+            Meeting.status == MeetingStatus.closed,
+            col(ScoreSheet.submitted_at).is_not(None),
         )
     ).scalar_one()
     recusals = session.execute(
@@ -126,6 +121,18 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
         .group_by(col(Meeting.id), col(Meeting.number), col(Meeting.held_on))
         .order_by(col(Meeting.number))
     ).all()
+    meeting_themes: dict[int, list[str]] = {}
+    for number, slug in session.execute(
+        select(col(Meeting.number), col(Theme.slug))
+        .join(MeetingFinalist, col(MeetingFinalist.meeting_id) == col(Meeting.id))
+        .join(Finalist, col(Finalist.id) == col(MeetingFinalist.finalist_id))
+        .join(Theme, col(Theme.id) == col(Finalist.theme_id))
+        .where(Meeting.campaign_id == campaign_id, Meeting.status == MeetingStatus.closed)
+        .distinct()
+        .order_by(col(Meeting.number), col(Theme.slug))
+    ).all():
+        meeting_themes.setdefault(int(number), []).append(slug)
+    finals = final_meetings(session, campaign_id=campaign_id)
     criteria = session.exec(
         select(Criterion)
         .where(Criterion.campaign_id == campaign_id)
@@ -146,6 +153,8 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
                 **theme_header(theme),
                 "winners": [profile(f) for f in theme_winners],
                 "finalists": [profile(f) for f in theme_finalists],
+                # The meeting whose ranking the theme's winners were confirmed from.
+                "final_meeting": finals[theme.id].number if theme.id in finals else None,
                 "figures": {
                     "nominations": received.get(theme.id, 0),
                     "eligible_nominations": eligible.get(theme.id, 0),
@@ -184,10 +193,15 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
                 "recusals": int(recusals),
             },
             "meetings": [
-                {"number": int(number), "held_on": held_on.isoformat(), "finalists": int(n)}
+                {
+                    "number": int(number),
+                    "held_on": held_on.isoformat(),
+                    "finalists": int(n),
+                    "themes": meeting_themes.get(int(number), []),
+                }
                 for number, held_on, n in meetings
             ],
-            "aggregation": {"es": AGGREGATION_TEXT_ES, "en": AGGREGATION_TEXT_EN},
+            "aggregation": {"es": aggregation_text("es"), "en": aggregation_text("en")},
         },
     }
 
@@ -218,6 +232,57 @@ class ThemeStatus:
     theme: Theme
     finalists: int
     winners: list[Finalist]
+    # The theme's final meeting, and a meeting still open with its finalists.
+    final_meeting: Meeting | None = None
+    open_meeting: Meeting | None = None
+    # The winners were confirmed before the final meeting closed (a run-off closed since).
+    reconfirm: bool = False
+
+
+@dataclass(frozen=True)
+class ContentChanges:
+    """What differs between two results snapshots, told apart so staff read what really
+    changed: a run-off of one theme changes the figures (one more meeting), not the winners."""
+
+    winners: list[Theme]
+    profiles: bool
+    figures: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.winners) or self.profiles or self.figures
+
+
+def content_changes(
+    before: dict[str, Any], after: dict[str, Any], *, themes: list[Theme]
+) -> ContentChanges:
+    def winners(content: dict[str, Any]) -> dict[str, list[int]]:
+        return {
+            theme["slug"]: sorted(w["finalist_id"] for w in theme["winners"])
+            for theme in content["themes"]
+        }
+
+    def profiles(content: dict[str, Any]) -> dict[int, Any]:
+        return {
+            entry["finalist_id"]: entry
+            for theme in content["themes"]
+            for entry in [*theme["winners"], *theme["finalists"]]
+        }
+
+    def rest(content: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **content,
+            "themes": [
+                {k: v for k, v in theme.items() if k not in ("winners", "finalists")}
+                for theme in content["themes"]
+            ],
+        }
+
+    old, new = winners(before), winners(after)
+    return ContentChanges(
+        winners=[theme for theme in themes if old.get(theme.slug) != new.get(theme.slug)],
+        profiles=profiles(before) != profiles(after),
+        figures=rest(before) != rest(after),
+    )
 
 
 @dataclass(frozen=True)
@@ -227,11 +292,36 @@ class PublishingOverview:
     revisions: list[ResultsRevision]
     draft: ResultsRevision | None
     latest: ResultsRevision | None
-    # The draft was prepared before the latest change of winners or profiles.
-    draft_outdated: bool
-    # Winners or profiles differ from what the latest published revision shows.
-    published_outdated: bool
+    # What changed since the draft was prepared, and since the latest published revision.
+    draft_changes: ContentChanges | None
+    published_changes: ContentChanges | None
     missing_winners: list[Theme] = field(default_factory=list)
+
+    @property
+    def draft_outdated(self) -> bool:
+        return bool(self.draft_changes)
+
+    @property
+    def published_outdated(self) -> bool:
+        return bool(self.published_changes)
+
+    @property
+    def open_meetings(self) -> list[ThemeStatus]:
+        return [s for s in self.themes if s.open_meeting is not None]
+
+    @property
+    def reconfirm(self) -> list[ThemeStatus]:
+        return [s for s in self.themes if s.reconfirm]
+
+    @property
+    def blocked(self) -> bool:
+        """Something must be done before results can be prepared."""
+        return (
+            self.campaign.finalists_announced_at is None
+            or bool(self.missing_winners)
+            or bool(self.open_meetings)
+            or bool(self.reconfirm)
+        )
 
 
 def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOverview:
@@ -239,14 +329,24 @@ def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOv
     finalists = finalists_of(session, campaign.id)
     by_id = {f.id: f for f in finalists}
     winners = winners_of(session, campaign.id)
-    statuses = [
-        ThemeStatus(
-            theme=theme,
-            finalists=sum(1 for f in finalists if f.theme_id == theme.id),
-            winners=[by_id[w.finalist_id] for w in winners if w.theme_id == theme.id],
+    finals = final_meetings(session, campaign_id=campaign.id)
+    running = open_meetings(session, campaign_id=campaign.id)
+    themes = themes_of(session, campaign.id)
+    statuses = []
+    for theme in themes:
+        assert theme.id is not None
+        final = finals.get(theme.id)
+        theme_winners = [w for w in winners if w.theme_id == theme.id]
+        statuses.append(
+            ThemeStatus(
+                theme=theme,
+                finalists=sum(1 for f in finalists if f.theme_id == theme.id),
+                winners=[by_id[w.finalist_id] for w in theme_winners],
+                final_meeting=final,
+                open_meeting=running.get(theme.id),
+                reconfirm=confirmed_before(final, theme_winners),
+            )
         )
-        for theme in themes_of(session, campaign.id)
-    ]
     revisions = revisions_of(session, campaign.id)
     draft = next((r for r in revisions if r.status is RevisionStatus.draft), None)
     published = published_only(revisions)
@@ -258,25 +358,60 @@ def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOv
         revisions=revisions,
         draft=draft,
         latest=latest,
-        draft_outdated=draft is not None and json.loads(draft.content) != current,
-        published_outdated=latest is not None and json.loads(latest.content) != current,
+        draft_changes=content_changes(json.loads(draft.content), current, themes=themes)
+        if draft is not None and current is not None
+        else None,
+        published_changes=content_changes(json.loads(latest.content), current, themes=themes)
+        if latest is not None and current is not None
+        else None,
         missing_winners=[s.theme for s in statuses if s.finalists and not s.winners],
     )
 
 
+def _names(statuses: list[ThemeStatus]) -> str:
+    return ", ".join(s.theme.name_es for s in statuses)
+
+
 def prepare_revision(
-    session: Session, *, campaign: Campaign, actor: Account, reason: str, now: datetime
+    session: Session,
+    *,
+    campaign: Campaign,
+    actor: Account,
+    reason: str,
+    now: datetime,
 ) -> ResultsRevision:
     """Freezes the current winners and figures into the draft revision (one at a time) for
-    staff to preview; after a first publication it is a correction and needs its reason."""
+    staff to preview; after a first publication it is a correction and needs its reason.
+    It comes after every stage before it: the finalists announced (which needs the call closed,
+    and ends it), no meeting of a theme still open, and each theme's winners confirmed from its
+    final meeting."""
     campaign = lock_campaign(session, campaign)
     overview = publishing_overview(session, campaign=campaign)
     if campaign.finalists_announced_at is None:
         raise Conflict(N_("Announce the finalists before publishing the results."))
+    if overview.open_meetings:
+        meeting = overview.open_meetings[0].open_meeting
+        assert meeting is not None
+        raise Conflict(
+            N_(
+                "Meeting %(number)s is still open for scoring (%(themes)s): close it before"
+                " publishing the results."
+            ),
+            number=meeting.number,
+            themes=_names(overview.open_meetings),
+        )
     if overview.missing_winners:
         raise Conflict(
             N_("Confirm the winners of every theme before publishing the results: %(themes)s."),
             themes=", ".join(theme.name_es for theme in overview.missing_winners),
+        )
+    if overview.reconfirm:
+        raise Conflict(
+            N_(
+                "Confirm the winners of %(themes)s again: the theme's final meeting closed"
+                " after they were confirmed."
+            ),
+            themes=_names(overview.reconfirm),
         )
     if overview.latest is not None and not reason.strip():
         raise FieldInvalid(

@@ -1,4 +1,4 @@
-"""The winner board: the final meeting's ranking per theme, confirming winners from it, and
+"""The winner board: each theme's final meeting's ranking, confirming winners from it, and
 announcing the finalists (what /finalists shows, made public exactly as previewed)."""
 
 from __future__ import annotations
@@ -12,8 +12,18 @@ from sqlmodel import Session, col, select
 
 from app.errors import Conflict, NotFound
 from app.i18n import N_
-from app.models import Account, Campaign, Finalist, Meeting, MeetingStatus, Theme, Winner
+from app.models import (
+    Account,
+    Campaign,
+    Finalist,
+    Meeting,
+    MeetingFinalist,
+    MeetingStatus,
+    Theme,
+    Winner,
+)
 from app.services import audit
+from app.services.campaigns.campaigns import call_closes_at, call_is_open
 from app.services.judging import aggregation
 from app.services.judging.aggregation import FinalistResult
 from app.services.mail import notifications
@@ -29,17 +39,42 @@ from app.services.results.shared import (
     winners_of,
 )
 
-# --- the final meeting's ranking ----------------------------------------------------------
+# --- each theme's final meeting and its ranking --------------------------------------------
 
 
-def final_meeting(session: Session, *, campaign_id: int) -> Meeting | None:
-    """The latest closed meeting: its decision is the one winners are confirmed from."""
-    return session.exec(
-        select(Meeting)
-        .where(Meeting.campaign_id == campaign_id, Meeting.status == MeetingStatus.closed)
-        .order_by(col(Meeting.number).desc())
-        .limit(1)
-    ).first()
+def final_meetings(session: Session, *, campaign_id: int) -> dict[int, Meeting]:
+    """Each theme's final meeting, by theme id: the latest closed meeting whose scope has a
+    finalist of that theme. A run-off for one theme (meeting 3 for Youth only) is final for
+    that theme alone; the others keep the meeting that last discussed them."""
+    return _meetings_by_theme(session, campaign_id=campaign_id, status=MeetingStatus.closed)
+
+
+def open_meetings(session: Session, *, campaign_id: int) -> dict[int, Meeting]:
+    """By theme id, a meeting still open for scoring with finalists of that theme (the latest,
+    if several): while it runs, the theme's result is not settled."""
+    return _meetings_by_theme(session, campaign_id=campaign_id, status=MeetingStatus.open)
+
+
+def _meetings_by_theme(
+    session: Session, *, campaign_id: int, status: MeetingStatus
+) -> dict[int, Meeting]:
+    latest: dict[int, tuple[int, int]] = {}
+    for theme_id, meeting_id, number in session.exec(
+        select(col(Finalist.theme_id), col(Meeting.id), col(Meeting.number))
+        .join(MeetingFinalist, col(MeetingFinalist.meeting_id) == Meeting.id)
+        .join(Finalist, col(Finalist.id) == MeetingFinalist.finalist_id)
+        .where(Meeting.campaign_id == campaign_id, Meeting.status == status)
+        .distinct()
+    ).all():
+        if meeting_id is not None and (theme_id not in latest or number > latest[theme_id][1]):
+            latest[theme_id] = (meeting_id, number)
+    found = {
+        meeting.id: meeting
+        for meeting in session.exec(
+            select(Meeting).where(col(Meeting.id).in_([i for i, _ in latest.values()]))
+        ).all()
+    }
+    return {theme_id: found[meeting_id] for theme_id, (meeting_id, _) in latest.items()}
 
 
 @dataclass(frozen=True)
@@ -47,9 +82,11 @@ class RankedFinalist:
     finalist: Finalist
     in_meeting: bool
     proposed: bool
-    # The final meeting's aggregate (judging/aggregation.py): the panel's weighted mean,
-    # how many judges' sheets counted, and the rank by score within the theme.
+    # The theme's final meeting's aggregate (judging/aggregation.py): the panel's weighted mean,
+    # the normalised score (mean of the judges' z-scores) that ranks, how many judges' sheets
+    # counted, and the rank by normalised score within the theme.
     mean_score: float | None
+    normalised: float | None
     sheets: int
     score_rank: int | None
     score_tie: bool
@@ -61,12 +98,19 @@ class RankedFinalist:
 @dataclass(frozen=True)
 class ThemeRanking:
     theme: Theme
+    # The theme's final meeting (None before one with this theme is closed), and a meeting
+    # still open with this theme's finalists, if any.
+    meeting: Meeting | None
+    open_meeting: Meeting | None
     rows: list[RankedFinalist]
     # Whom the ranking suggests: the first `winners_per_theme` (more when tied at the limit).
     expected_ids: frozenset[int]
     expected_count: int
     winner_ids: frozenset[int]
     rationale: str
+    # The winners were confirmed before the final meeting closed (a run-off closed since):
+    # they must be confirmed again from its ranking.
+    confirmed_before_meeting: bool
 
     @property
     def suggested_ids(self) -> frozenset[int]:
@@ -81,14 +125,19 @@ class ThemeRanking:
 @dataclass(frozen=True)
 class WinnerBoard:
     campaign: Campaign
-    meeting: Meeting | None
     themes: list[ThemeRanking]
+
+    @property
+    def any_meeting(self) -> bool:
+        return any(ranking.meeting is not None for ranking in self.themes)
 
 
 def _rank_theme(
     theme: Theme,
     finalists: list[Finalist],
     *,
+    meeting: Meeting | None,
+    open_meeting: Meeting | None,
     results: dict[int, FinalistResult],
     winners: list[Winner],
     per_theme: int,
@@ -109,6 +158,7 @@ def _rank_theme(
             in_meeting=True,
             proposed=result.proposed_winner,
             mean_score=result.weighted_mean,
+            normalised=result.mean_z,
             sheets=result.judges,
             score_rank=result.rank,
             score_tie=result.tie,
@@ -123,6 +173,7 @@ def _rank_theme(
             in_meeting=False,
             proposed=False,
             mean_score=None,
+            normalised=None,
             sheets=0,
             score_rank=None,
             score_tie=False,
@@ -140,41 +191,56 @@ def _rank_theme(
     )
     return ThemeRanking(
         theme=theme,
+        meeting=meeting,
+        open_meeting=open_meeting,
         rows=rows,
         expected_ids=expected,
         expected_count=expected_count,
         winner_ids=winner_ids,
         rationale=next((w.rationale for w in winners if w.rationale), ""),
+        confirmed_before_meeting=confirmed_before(meeting, winners),
     )
 
 
+def confirmed_before(meeting: Meeting | None, winners: list[Winner]) -> bool:
+    """Whether a theme's winners were confirmed before its final meeting closed: a run-off
+    closed since, and they must be confirmed again from its ranking."""
+    closed_at = meeting.closed_at if meeting is not None else None
+    return closed_at is not None and any(w.confirmed_at < closed_at for w in winners)
+
+
 def winner_board(session: Session, *, campaign: Campaign) -> WinnerBoard:
-    """Each theme's finalists in the final meeting's ranking, with the confirmed winners."""
+    """Each theme's finalists in the ranking of the theme's own final meeting, with the
+    confirmed winners."""
     assert campaign.id is not None
-    meeting = final_meeting(session, campaign_id=campaign.id)
-    results: dict[int, FinalistResult] = {}
-    if meeting is not None:
-        results = {
+    finals = final_meetings(session, campaign_id=campaign.id)
+    running = open_meetings(session, campaign_id=campaign.id)
+    results: dict[int, dict[int, FinalistResult]] = {}
+    for meeting_id, final in {m.id: m for m in finals.values()}.items():
+        assert meeting_id is not None
+        results[meeting_id] = {
             row.finalist.id: row
-            for row in aggregation.compute_results(session, meeting=meeting).rows
+            for row in aggregation.compute_results(session, meeting=final, judge_scores=False).rows
             if row.finalist.id is not None
         }
     finalists = finalists_of(session, campaign.id)
     winners = winners_of(session, campaign.id)
-    return WinnerBoard(
-        campaign=campaign,
-        meeting=meeting,
-        themes=[
+    themes = []
+    for theme in themes_of(session, campaign.id):
+        assert theme.id is not None
+        theme_final = finals.get(theme.id)
+        themes.append(
             _rank_theme(
                 theme,
                 [f for f in finalists if f.theme_id == theme.id],
-                results=results,
+                meeting=theme_final,
+                open_meeting=running.get(theme.id),
+                results=results[theme_final.id or 0] if theme_final is not None else {},
                 winners=[w for w in winners if w.theme_id == theme.id],
                 per_theme=campaign.winners_per_theme,
             )
-            for theme in themes_of(session, campaign.id)
-        ],
-    )
+        )
+    return WinnerBoard(campaign=campaign, themes=themes)
 
 
 def confirm_winners(
@@ -194,9 +260,20 @@ def confirm_winners(
     ranking = next((r for r in board.themes if r.theme.id == theme_id), None)
     if ranking is None:
         raise NotFound(N_("This theme does not exist in the current campaign."))
-    if board.meeting is None:
+    if ranking.meeting is None:
         raise Conflict(
-            N_("No meeting has been closed yet: winners are confirmed from the final meeting.")
+            N_(
+                "No meeting with this theme's finalists has been closed yet: winners are"
+                " confirmed from the theme's final meeting."
+            )
+        )
+    if ranking.open_meeting is not None:
+        raise Conflict(
+            N_(
+                "Meeting %(number)s is still open for scoring with this theme's finalists:"
+                " close it before confirming the theme's winners."
+            ),
+            number=ranking.open_meeting.number,
         )
     chosen = list(dict.fromkeys(finalist_ids))
     options = {r.finalist.id for r in ranking.rows}
@@ -231,7 +308,7 @@ def confirm_winners(
         "rationale": next((w.rationale for w in existing.values() if w.rationale), ""),
     }
     after = {"finalist_ids": sorted(chosen), "rationale": rationale}
-    if before == after:
+    if before == after and not ranking.confirmed_before_meeting:
         return list(existing.values())
     assert actor.id is not None and campaign.id is not None
     for finalist_id, winner in existing.items():
@@ -261,7 +338,7 @@ def confirm_winners(
         before=before,
         after={
             **after,
-            "meeting_number": board.meeting.number,
+            "meeting_number": ranking.meeting.number,
             "ranking_suggested": sorted(i for i in ranking.expected_ids),
             "differs_from_ranking": differs,
         },
@@ -288,6 +365,56 @@ def finalists_content(session: Session, *, campaign: Campaign) -> dict[str, Any]
     }
 
 
+OVERRIDE_MAX_CHARS = 2000
+
+
+def ensure_call_closed(
+    session: Session,
+    *,
+    campaign: Campaign,
+    step: str,
+    override_reason: str,
+    actor: Account,
+    now: datetime,
+) -> None:
+    """Announcing the finalists comes after the call for nominations (and results come after
+    the announcement): while a theme still takes nominations it is refused, unless staff go
+    ahead on purpose, with a written reason that the audit trail keeps (a call whose dates were
+    set later than the campaign really runs, say). The announcement then ends the call
+    (campaigns.call_ended). `step` names the act, for the trail."""
+    if not call_is_open(session, campaign=campaign, now=now):
+        return
+    reason = override_reason.strip()
+    if not reason:
+        raise FieldInvalid(
+            N_(
+                "The call for nominations is still open. Wait until it closes, or write why"
+                " this must go ahead now: the reason is kept in the audit trail."
+            ),
+            field="override_reason",
+        )
+    if len(reason) > OVERRIDE_MAX_CHARS:
+        raise FieldInvalid(
+            N_("Write at most %(max_length)s characters."),
+            field="override_reason",
+            max_length=OVERRIDE_MAX_CHARS,
+        )
+    closes = call_closes_at(session, campaign=campaign)
+    audit.record(
+        session,
+        actor=actor,
+        action="stage.overridden",
+        object_type="campaign",
+        object_id=campaign.id,
+        after={
+            "step": step,
+            "guard": "call_open",
+            "call_closes_at": closes.isoformat() if closes else None,
+            "reason": reason,
+        },
+    )
+
+
 def announce_finalists(
     session: Session,
     *,
@@ -296,9 +423,12 @@ def announce_finalists(
     previewed: str,
     now: datetime,
     base_url: str,
+    override_reason: str = "",
 ) -> int:
     """Makes /finalists public, exactly as previewed, and tells finalists and the nominators
-    who agreed to be contacted; returns how many e-mails were queued."""
+    who agreed to be contacted; returns how many e-mails were queued. It ends the call: the
+    forms take no nomination after it. While the call is still open it needs
+    `override_reason` (ensure_call_closed)."""
     campaign = lock_campaign(session, campaign)
     if campaign.finalists_announced_at is not None:
         raise Conflict(N_("The finalists were already announced."))
@@ -309,6 +439,14 @@ def announce_finalists(
         raise Conflict(
             N_("The finalists changed since you opened the preview. Check the preview again.")
         )
+    ensure_call_closed(
+        session,
+        campaign=campaign,
+        step="finalists.announced",
+        override_reason=override_reason,
+        actor=actor,
+        now=now,
+    )
     campaign.finalists_announced_at = now
     session.add(campaign)
     session.flush()
