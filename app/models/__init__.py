@@ -34,6 +34,18 @@ from app.models.nomination import (
 )
 from app.models.outbox import OutboxMessage
 from app.models.results import ResultsRevision, RevisionStatus, Winner
+from app.models.sanctions import (
+    CandidateIdentity,
+    EntryType,
+    ListFormat,
+    MatchStatus,
+    SanctionEntry,
+    SanctionListVersion,
+    SanctionMatch,
+    SanctionNameKey,
+    SanctionScreening,
+    SanctionSource,
+)
 from app.models.throttle import RateLimitHit
 
 __all__ = [
@@ -43,15 +55,19 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "Candidate",
+    "CandidateIdentity",
     "CheckKind",
     "CheckResult",
     "ConflictDeclaration",
     "Criterion",
+    "EntryType",
     "EvidenceFile",
     "Finalist",
     "Gender",
     "GovernmentLevel",
     "JudgeAssignment",
+    "ListFormat",
+    "MatchStatus",
     "Meeting",
     "MeetingFinalist",
     "MeetingStatus",
@@ -64,6 +80,12 @@ __all__ = [
     "ResultsRevision",
     "RevisionStatus",
     "Role",
+    "SanctionEntry",
+    "SanctionListVersion",
+    "SanctionMatch",
+    "SanctionNameKey",
+    "SanctionScreening",
+    "SanctionSource",
     "Score",
     "ScoreSheet",
     "Theme",
