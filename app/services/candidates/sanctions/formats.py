@@ -434,11 +434,12 @@ def _header_key(value: str) -> str:
 
 def _find_header(
     rows: Iterator[tuple[int, list[str]]], required: tuple[str, ...], *, search: int
-) -> tuple[int, dict[str, int]]:
+) -> tuple[list[str], dict[str, int]]:
+    """The header row (as written) and each column's position by its folded name."""
     for line, row in rows:
         keys = {_header_key(cell): position for position, cell in enumerate(row)}
         if all(name in keys for name in required):
-            return line, keys
+            return row, keys
         if line >= search:
             break
     raise FileRefused(
@@ -450,14 +451,16 @@ def _find_header(
 
 def read_sat_69b(binary: IO[bytes], *, today: date) -> Iterator[ListedEntry]:
     rows = _rows(binary)
-    _, header = _find_header(rows, ("rfc", "nombre del contribuyente"), search=HEADER_SEARCH_LINES)
+    titles, header = _find_header(
+        rows, ("rfc", "nombre del contribuyente"), search=HEADER_SEARCH_LINES
+    )
     rfc_at = header["rfc"]
     name_at = header["nombre del contribuyente"]
     status_at = header.get("situacion del contribuyente")
     dated = [
-        (cell, position)
+        (_clean(titles[position]), position)
         for cell, position in header.items()
-        if cell.startswith("publicacion") or cell.startswith("numero y fecha")
+        if cell.startswith(("publicacion", "numero y fecha"))
     ]
     seen: dict[str, int] = {}
     for line, row in rows:

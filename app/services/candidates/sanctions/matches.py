@@ -183,3 +183,42 @@ def effective_status(groups: Sequence[MatchGroup]) -> dict[int, MatchStatus]:
             assert row.match.id is not None
             statuses[row.match.id] = group.status
     return statuses
+
+
+MATCHES_CSV_HEADER = (
+    "nomination_reference",
+    "candidate_id",
+    "nominee_name",
+    "source",
+    "entry_id",
+    "entry_name",
+    "score",
+    "status",
+)
+
+
+def matches_table(
+    session: Session, *, campaign_id: int, status: MatchStatus | None
+) -> list[tuple[str, str, str, str, str, str, int, str]]:
+    """One row per nomination or candidate and entry, as `sanctions matches` writes them: the
+    status is the nominee's (a pair decided for a candidate is decided for its nominations)."""
+    groups = group_rows(session, _rows(session, campaign_id))
+    table = []
+    for group in groups:
+        if status is not None and group.status is not status:
+            continue
+        for row in group.rows:
+            table.append(
+                (
+                    row.nomination_reference,
+                    "" if row.candidate_id is None else str(row.candidate_id),
+                    row.nominee_name,
+                    group.source.name,
+                    group.entry.external_id,
+                    group.entry.name,
+                    row.match.score,
+                    group.status.value,
+                )
+            )
+    table.sort(key=lambda r: (r[2].casefold(), r[0], r[3], r[4]))
+    return table

@@ -27,6 +27,8 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.config import Settings
+from app.errors import NotFound
+from app.i18n import N_
 from app.models import (
     Account,
     Campaign,
@@ -537,3 +539,22 @@ def screen_nomination(
         after={"reason": "new nomination", "names": run.names, "new_matches": run.found},
     )
     return run
+
+
+def edition(session: Session, *, year: int | None) -> Campaign:
+    """The edition of a year, or the current one."""
+    query = select(Campaign)
+    query = (
+        query.where(Campaign.year == year)
+        if year is not None
+        else query.order_by(col(Campaign.year).desc())
+    )
+    campaign = session.exec(query.limit(1)).first()
+    if campaign is None:
+        raise NotFound(
+            N_("There is no edition of %(year)s.")
+            if year is not None
+            else N_("There is no campaign yet."),
+            year=year,
+        )
+    return campaign
