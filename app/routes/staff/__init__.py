@@ -20,6 +20,7 @@ from app.routes.staff import (
     panel,
     publishing,
     results,
+    sanctions,
     users,
 )
 from app.web.deps import require_role
@@ -30,6 +31,7 @@ for module in (
     dashboard,
     nominations,
     candidates,
+    sanctions,
     finalists,
     criteria,
     panel,

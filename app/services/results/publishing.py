@@ -49,6 +49,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.campaigns.campaigns import get_current_campaign
+from app.services.candidates.sanctions.adjudication import check_announcement
 from app.services.files import FileStore
 from app.services.judging import aggregation
 from app.services.judging.aggregation import FinalistResult
@@ -474,6 +475,7 @@ def announce_finalists(
     campaign = _lock(session, campaign)
     if campaign.finalists_announced_at is not None:
         raise Conflict(N_("The finalists were already announced."))
+    check_announcement(session, campaign=campaign)  # sanction registries (issue 14)
     content = finalists_content(session, campaign=campaign)
     if not any(theme["finalists"] for theme in content["themes"]):
         raise Conflict(N_("There are no finalists to announce yet."))
