@@ -139,7 +139,7 @@ def test_screening_reasons_say_which_names_matched_and_which_are_missing(
         select(SanctionMatch).where(SanctionMatch.nomination_id == nomination.id)
     ).one()
 
-    page = client.get(f"/staff/sanctions/matches/{match.id}")
+    page = client.get(f"/staff/sanctions/matches/{match.id}?lang=en")
 
     assert page.status_code == 200
     text = re.sub(r"\s+", " ", page.text)
@@ -296,7 +296,7 @@ def test_dismiss_without_a_reason_is_refused_and_changes_nothing(
     response = _decide(client, match.id, "dismiss", note="  ")
 
     assert response.status_code == 422  # type: ignore[attr-defined]
-    assert "Say why this entry is another person." in response.text or "Di por qué" in response.text  # type: ignore[attr-defined]
+    assert "Indica por qué esta entrada es otra persona." in response.text  # type: ignore[attr-defined]
     session.rollback()
     assert session.get(SanctionMatch, match.id).status is MatchStatus.open  # type: ignore[union-attr]
 
