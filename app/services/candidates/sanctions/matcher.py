@@ -19,14 +19,15 @@ at least one pair of them.
 
 from __future__ import annotations
 
+import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
@@ -191,6 +192,13 @@ ORGANISATION_WORDS = frozenset(
 # --- words ------------------------------------------------------------------------------------
 
 
+_SOFT_C = re.compile(r"c(?=[ei])")
+_SOFT_G = re.compile(r"g(?=[ei])")
+_LEADING_Y = re.compile(r"^y(?=[^aeiou])")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=100_000)  # a few thousand distinct words make up most names
 def sound(word: str) -> str:
     """A Spanish sound key: spellings a person could hear as one word share it (z/s/c before
     e and i, v/b, ll/y, silent h, qu/k, g/j before e and i, doubled letters)."""
@@ -199,14 +207,14 @@ def sound(word: str) -> str:
         return w
     w = w.replace("ch", "\x01")  # keep ch apart from the silent h
     w = w.replace("qu", "k").replace("ll", "y").replace("h", "")
-    w = re.sub(r"c(?=[ei])", "s", w)
-    w = re.sub(r"g(?=[ei])", "j", w)
-    w = w.replace("gue", "ge").replace("gui", "gi")
+    w = w.replace("gue", "\x02e").replace("gui", "\x02i")  # a hard g, as in Rodríguez
+    w = _SOFT_C.sub("s", w)
+    w = _SOFT_G.sub("j", w).replace("\x02", "g")
     w = w.replace("c", "k").replace("z", "s").replace("v", "b").replace("w", "u")
-    w = w.replace("x", "j") if w.startswith("x") else w  # Ximénez, Xavier
-    w = re.sub(r"^y(?=[^aeiou])", "i", w)  # Ybarra
-    w = re.sub(r"y$", "i", w)
-    w = re.sub(r"(.)\1+", r"\1", w)
+    w = "j" + w[1:] if w.startswith("x") else w  # Ximénez, Xavier
+    w = _LEADING_Y.sub("i", w)  # Ybarra
+    w = w[:-1] + "i" if w.endswith("y") else w
+    w = _DOUBLED.sub(r"\1", w)
     return w.replace("\x01", "ch")
 
 
@@ -240,67 +248,67 @@ def word_similarity(a: str, b: str, floor: float) -> float:
 # --- names ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
-    """One written name: the words that identify a person, folded, and as they were written."""
+class Name(NamedTuple):
+    """One written name: the words that identify a person, folded, and as they were written.
+    (A named tuple: the lists' names are parsed by the tens of thousands.)"""
 
     text: str
     tokens: tuple[str, ...]
     written: tuple[str, ...]
-    keys: frozenset[str]
+    # Blocking keys, and the words' sounds (a repeated one as "sound#2": Hernández Hernández
+    # has two words to match, not one).
+    keys: frozenset[tuple[str, str]]
     sounds: frozenset[str]
 
-    def __len__(self) -> int:
-        return len(self.tokens)
+
+# What a word may be besides a name's word.
+_TITLE, _PARTICLE, _ORGANISATION = 1, 2, 4
 
 
-def _split(text: str) -> list[tuple[str, str]]:
-    """(folded, as written) for each word; "LÓPEZ, Juan" and "Juan López" give the same words."""
-    pairs = []
-    for match in _WORD.finditer(text):
-        written = match.group(0)
-        for folded in fold(written).split():
-            pairs.append((folded, written))
-    return pairs
+@lru_cache(maxsize=200_000)  # names repeat their words: each is folded once
+def _words_of(written: str) -> tuple[tuple[str, str, str, int], ...]:
+    """(word as compared, its sound, as written, kind) for each word a written word folds
+    into."""
+    found = []
+    for folded in fold(written).split():
+        token = ABBREVIATIONS.get(folded, folded)
+        kind = (
+            (_TITLE if folded in TITLES else 0)
+            | (_PARTICLE if folded in PARTICLES else 0)
+            | (_ORGANISATION if folded in ORGANISATION_WORDS or len(folded) == 1 else 0)
+        )
+        found.append((token, sound(token), written, kind))
+    return tuple(found)
 
 
 def parse_name(text: str, *, organisation: bool = False) -> Name:
-    words = _split(text)
+    words = [word for written in _WORD.findall(text) for word in _words_of(written)]
     start = 0
-    while start < len(words) - 1 and words[start][0] in TITLES:
+    while start < len(words) - 1 and words[start][3] & _TITLE:
         start += 1
-    words = words[start:]
-    kept: list[tuple[str, str]] = []
-    for folded, written in words:
-        if folded in PARTICLES:
-            continue
-        if organisation and (folded in ORGANISATION_WORDS or len(folded) == 1):
-            continue
-        kept.append((ABBREVIATIONS.get(folded, folded), written))
+    drop = _PARTICLE | _ORGANISATION if organisation else _PARTICLE
+    kept = [word for word in words[start:] if not word[3] & drop]
     if not kept:
-        kept = [(folded, written) for folded, written in words if folded not in PARTICLES]
-    # A word said twice ("Juan Juan") counts once.
+        kept = [word for word in words[start:] if not word[3] & _PARTICLE] or words[start:]
+    sounds: list[str] = []
     seen: set[str] = set()
-    unique = []
-    for folded, written in kept:
-        if folded not in seen:
-            seen.add(folded)
-            unique.append((folded, written))
-    tokens = tuple(folded for folded, _ in unique)
-    sounds = [sound(token) for token in tokens if len(token) > 1]
+    for token, tone, _, _ in kept:
+        if len(token) > 1:
+            sounds.append(tone if tone not in seen else f"{tone}#{sounds.count(tone) + 1}")
+            seen.add(tone)
     return Name(
-        text=text,
-        tokens=tokens,
-        written=tuple(written for _, written in unique),
-        keys=frozenset(blocking_keys(sounds)),
-        sounds=frozenset(sounds),
+        text,
+        tuple(word[0] for word in kept),
+        tuple(word[2] for word in kept),
+        frozenset(blocking_keys(seen)),
+        frozenset(sounds),
     )
 
 
-def blocking_keys(sounds: Sequence[str]) -> set[str]:
-    """Two sounds of a name, sorted and joined: names sharing none cannot match."""
-    distinct = sorted(set(sounds[:BLOCKING_WORDS]))
-    return {f"{a} {b}" for a, b in combinations(distinct, 2)}
+def blocking_keys(sounds: Iterable[str]) -> set[tuple[str, str]]:
+    """Two sounds of a name, sorted: names sharing none cannot match."""
+    distinct = sorted(set(sounds))[:BLOCKING_WORDS]
+    return set(combinations(distinct, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,8 +340,8 @@ def align(a: Name, b: Name, floor: float) -> Alignment:
         pairs.append((i, j, similarity))
     return Alignment(
         pairs=tuple(sorted(pairs)),
-        only_a=tuple(i for i in range(len(a)) if i not in used_a),
-        only_b=tuple(j for j in range(len(b)) if j not in used_b),
+        only_a=tuple(i for i in range(len(a.tokens)) if i not in used_a),
+        only_b=tuple(j for j in range(len(b.tokens)) if j not in used_b),
     )
 
 
@@ -353,11 +361,38 @@ def name_score(alignment: Alignment) -> int:
     return max(0, min(100, round(score)))
 
 
-def could_match(a: Name, b: Name) -> bool:
-    """A cheap bound before aligning: all but one of the shorter name's words must sound alike
-    (each further one is a conflict of 40 points, unless it is a second typo)."""
-    shared = len(a.sounds & b.sounds)
-    return shared >= 2 and shared >= min(len(a.sounds), len(b.sounds)) - 1
+def _bound(len_a: int, len_b: int, matched: int) -> int:
+    """The score two names of these lengths reach if `matched` words correspond exactly."""
+    only_a, only_b = len_a - matched, len_b - matched
+    conflicts, missing = min(only_a, only_b), abs(only_a - only_b)
+    bound = 100 - CONFLICT_PENALTY * conflicts - MISSING_PENALTY * missing
+    if matched <= 1:
+        return min(bound, ONE_WORD_CEILING)
+    if matched == 2 and (conflicts or missing):
+        bound -= TWO_WORDS_PENALTY
+    return bound
+
+
+def could_match(a: Name, b: Name, settings: Settings) -> bool:
+    """A cheap bound before aligning: the best score the names could reach if every word they
+    share by sound corresponded exactly, and one more where a typo could make it so."""
+    len_a, len_b = len(a.tokens), len(b.tokens)
+    shared = min(len(a.sounds & b.sounds), len_a, len_b)
+    if _bound(len_a, len_b, shared) >= settings.threshold:
+        return True
+    if shared >= min(len_a, len_b) or _bound(len_a, len_b, shared + 1) < settings.threshold:
+        return False
+    return _typo_possible(a, b, settings.word_similarity)
+
+
+def _typo_possible(a: Name, b: Name, floor: float) -> bool:
+    """Whether a word of one name, not shared by sound, is near enough a word of the other
+    (same first letter: a different one makes another name)."""
+    for x in a.tokens:
+        for y in b.tokens:
+            if x[0] == y[0] and x != y and word_similarity(x, y, floor) > 0:
+                return True
+    return False
 
 
 # --- identifiers and dates ----------------------------------------------------------------------
@@ -534,20 +569,28 @@ class _Parsed:
 
 
 def _compare(
-    subject: _Parsed, entry: Listed, entry_names: Sequence[Name], settings: Settings
+    subject: _Parsed,
+    entry: Listed,
+    entry_names: Sequence[Name],
+    settings: Settings,
+    pairs: Iterable[tuple[int, int]] | None = None,
 ) -> Hit | None:
+    """The subject against the entry: every pair of their names, or only `pairs` (entry name,
+    subject name) that blocking let through."""
     hit = identifier_hit(subject.subject, entry)
     if hit is not None:
         return hit
+    if pairs is None:
+        pairs = [(p, m) for p in range(len(entry_names)) for m in range(len(subject.names))]
     best: tuple[int, Name, Name, Alignment, int] | None = None
-    for position, theirs in enumerate(entry_names):
-        for mine in subject.names:
-            if not could_match(mine, theirs):
-                continue
-            alignment = align(mine, theirs, settings.word_similarity)
-            score = name_score(alignment)
-            if best is None or score > best[0]:
-                best = (score, mine, theirs, alignment, position)
+    for position, which in pairs:
+        theirs, mine = entry_names[position], subject.names[which]
+        if not could_match(mine, theirs, settings):
+            continue
+        alignment = align(mine, theirs, settings.word_similarity)
+        score = name_score(alignment)
+        if best is None or score > best[0]:
+            best = (score, mine, theirs, alignment, position)
     if best is None:
         return None
     score, mine, theirs, alignment, position = best
@@ -573,21 +616,40 @@ def _parse_entry(entry: Listed) -> _ParsedEntry:
     )
 
 
+def _shared_sounds(shared_keys: int) -> int:
+    """Two names sharing s sounds share s(s-1)/2 blocking keys."""
+    return int((1 + math.sqrt(1 + 8 * shared_keys)) / 2 + 1e-9)
+
+
+# The bound and the sounds, looked up rather than computed: blocking asks a million times.
+_LONGEST = 12
+_BOUNDS = [
+    [[_bound(a, b, min(m, a, b)) for m in range(_LONGEST + 2)] for b in range(_LONGEST + 1)]
+    for a in range(_LONGEST + 1)
+]
+_SOUNDS_OF_KEYS = [_shared_sounds(k) for k in range(_LONGEST * (_LONGEST - 1) // 2 + 1)]
+
+
 class SubjectIndex:
     """The nominees of an edition, indexed by their names' blocking keys and identifiers."""
 
     def __init__(self, subjects: Iterable[Subject], settings: Settings) -> None:
         self.settings = settings
         self.subjects: list[_Parsed] = []
-        self._by_key: dict[str, list[int]] = defaultdict(list)
+        # Every name of every subject, numbered: (subject's position, name's position).
+        self._names: list[tuple[int, int]] = []
+        self._by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._by_curp: dict[str, list[int]] = defaultdict(list)
         self._by_rfc: dict[str, list[int]] = defaultdict(list)
         for subject in subjects:
             position = len(self.subjects)
             parsed = _Parsed(subject, [parse_name(name) for name in subject.names])
             self.subjects.append(parsed)
-            for key in {key for name in parsed.names for key in name.keys}:
-                self._by_key[key].append(position)
+            for which, name in enumerate(parsed.names):
+                number = len(self._names)
+                self._names.append((position, which))
+                for key in name.keys:
+                    self._by_key[key].append(number)
             if subject.curp:
                 self._by_curp[subject.curp].append(position)
             if subject.rfc:
@@ -596,22 +658,48 @@ class SubjectIndex:
     def __len__(self) -> int:
         return len(self.subjects)
 
-    def candidates(self, entry: _ParsedEntry) -> set[int]:
-        found: set[int] = set()
-        for name in entry.names:
-            for key in name.keys:
-                found.update(self._by_key.get(key, ()))
-        if entry.entry.curp:
-            found.update(self._by_curp.get(entry.entry.curp, ()))
-        if entry.entry.rfc:
-            found.update(self._by_rfc.get(entry.entry.rfc[:10], ()))
+    def _candidates(self, entry: _ParsedEntry) -> dict[int, list[tuple[int, int]]]:
+        """Subjects worth comparing with the entry, and which pairs of names: those sharing
+        enough blocking keys for the names' lengths (see could_match)."""
+        threshold, floor = self.settings.threshold, self.settings.word_similarity
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for position, theirs in enumerate(entry.names):
+            hits: Counter[int] = Counter()
+            for key in theirs.keys:
+                postings = self._by_key.get(key)
+                if postings:
+                    hits.update(postings)
+            len_theirs = min(len(theirs.tokens), _LONGEST)
+            for number, shared_keys in hits.items():
+                subject, which = self._names[number]
+                mine = self.subjects[subject].names[which]
+                len_mine = min(len(mine.tokens), _LONGEST)
+                shared = _SOUNDS_OF_KEYS[shared_keys]
+                bounds = _BOUNDS[len_mine][len_theirs]
+                if bounds[shared] < threshold and (
+                    shared >= min(len_mine, len_theirs)
+                    or bounds[shared + 1] < threshold
+                    # One more word may correspond through a typo.
+                    or not _typo_possible(mine, theirs, floor)
+                ):
+                    continue
+                found[subject].append((position, which))
+        for identifiers, value in (
+            (self._by_curp, entry.entry.curp),
+            (self._by_rfc, entry.entry.rfc[:10]),
+        ):
+            for subject in identifiers.get(value, ()) if value else ():
+                found.setdefault(subject, [])
         return found
+
+    def candidates(self, entry: _ParsedEntry) -> set[int]:
+        return set(self._candidates(entry))
 
     def match(self, entry: Listed) -> list[Hit]:
         parsed = _parse_entry(entry)
         hits = []
-        for position in self.candidates(parsed):
-            hit = _compare(self.subjects[position], entry, parsed.names, self.settings)
+        for position, pairs in self._candidates(parsed).items():
+            hit = _compare(self.subjects[position], entry, parsed.names, self.settings, pairs)
             if hit is not None:
                 hits.append(hit)
         return hits
@@ -630,11 +718,11 @@ def screen(
 
 def entry_blocking_keys(entry: Listed) -> set[str]:
     """The keys under which an entry is stored for one nominee's quick look-up."""
-    return {key for name in _parse_entry(entry).names for key in name.keys}
+    return {" ".join(key) for name in _parse_entry(entry).names for key in name.keys}
 
 
 def subject_blocking_keys(subject: Subject) -> set[str]:
-    return {key for name in subject.names for key in parse_name(name).keys}
+    return {" ".join(key) for name in subject.names for key in parse_name(name).keys}
 
 
 def match_one(subject: Subject, entries: Iterable[Listed], settings: Settings) -> list[Hit]:
