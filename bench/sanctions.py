@@ -157,7 +157,9 @@ def make_names(
             entry = rng.choice(people)
             surnames, given = entry["name"].split(", ")
             first, second = surnames.split(" ", 1)
-            other = rng.choice([s for s in SURNAMES if s != second.lower()])
+            # Another second surname: not one the entry (or an alias of it) has.
+            taken = set(f"{entry['name']} {entry['aliases']}".lower().replace(",", " ").split())
+            other = rng.choice([s for s in SURNAMES if s not in taken])
             names.append(f"{given.title()} {first.title()} {other.title()}")
             look_alikes[position] = int(entry["id"])
         else:

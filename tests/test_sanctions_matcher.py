@@ -155,12 +155,18 @@ def test_matcher_screen_finds_every_real_match_and_no_look_alike() -> None:
         Listed(2, ("Juan Pérez López",)),
         Listed(3, ("GARZA TREVINO, Ramiro", "Ramiro Garza")),
         Listed(4, ("BANCO DEMO, S.A.",), organisation=True),
+        # A surname written twice is two words to match.
+        Listed(5, ("LOPEZ LOPEZ, Jesus",)),
+        Listed(6, ("RODRIGUEZ CRUZ, Jose Luis",)),
     ]
     subjects = [
         Subject("a", ("María Fernanda López Ruiz",)),
         Subject("b", ("Juan Pérez García",)),
         Subject("c", ("Ramiro Garza Treviño",)),
         Subject("d", ("Pedro Páramo",)),
+        Subject("e", ("Jesús López López",)),
+        Subject("f", ("Jesús López Ruiz",)),
+        Subject("g", ("José Luis Rodrigez Cruz",)),  # a typo that changes the word's sound
     ]
     found = {(hit.subject, hit.entry) for hit in screen(subjects, entries, RULES)}
-    assert found == {("a", 1), ("c", 3)}
+    assert found == {("a", 1), ("c", 3), ("e", 5), ("g", 6)}

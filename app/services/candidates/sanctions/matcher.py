@@ -300,7 +300,7 @@ def parse_name(text: str, *, organisation: bool = False) -> Name:
         text,
         tuple(word[0] for word in kept),
         tuple(word[2] for word in kept),
-        frozenset(blocking_keys(seen)),
+        frozenset(blocking_keys(sounds)),
         frozenset(sounds),
     )
 
