@@ -260,7 +260,7 @@ def cell_edition(names_count: int, entries_count: int, seed: int) -> dict[str, o
     from app.services.candidates.sanctions.importers import store_list
     from app.services.candidates.sanctions.screening import screen_edition
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     engine = make_engine(settings)
     upgrade(engine)
     rng = random.Random(seed)
@@ -288,6 +288,7 @@ def cell_edition(names_count: int, entries_count: int, seed: int) -> dict[str, o
         )
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None
         theme = Theme(
             campaign_id=campaign.id,
             slug="t",
@@ -298,6 +299,7 @@ def cell_edition(names_count: int, entries_count: int, seed: int) -> dict[str, o
         )
         session.add(theme)
         session.flush()
+        assert theme.id is not None
         for position, name in enumerate(names):
             session.add(
                 Nomination(
@@ -364,7 +366,8 @@ def _run_cell(args: list[str]) -> dict[str, object]:
         text=True,
         check=True,
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
