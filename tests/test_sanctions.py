@@ -521,3 +521,45 @@ def test_upload_of_a_bad_file_is_refused_naming_the_line_and_stores_nothing(
     session.rollback()
     assert session.exec(select(SanctionEntry)).all() == []
     assert session.exec(select(col(Finalist.id))).all() == []
+
+
+def test_candidate_merged_away_takes_its_identifiers_and_own_matches_with_it(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from app.forms.sanctions import IdentityForm
+    from app.services.candidates.grouping import merge_candidates
+    from app.services.candidates.sanctions.adjudication import set_identity
+
+    world = edition(client, session)
+    import_fixtures(session, settings)
+    kept = make_candidate(session, world.youth, name="Jorge Cárdenas Ponce")
+    merged = make_candidate(session, world.youth, name="Jorge A. Cárdenas")
+    for candidate in (kept, merged):
+        make_nomination(
+            session, world.youth, nominee_name=candidate.name, candidate_id=candidate.id
+        )
+    assert merged.id is not None and kept.id is not None
+    set_identity(
+        session,
+        actor=world.staff,
+        candidate_id=merged.id,
+        form=IdentityForm(rfc="CAPJ650415AB1"),
+        settings=settings,
+        now=utcnow(),
+    )
+    session.commit()
+    assert session.exec(select(SanctionMatch).where(SanctionMatch.candidate_id == merged.id)).all()
+
+    merge_candidates(session, actor=world.staff, target_id=kept.id, source_id=merged.id)
+    session.commit()
+
+    assert session.get(CandidateIdentity, merged.id) is None
+    assert (
+        session.exec(select(SanctionMatch).where(SanctionMatch.candidate_id == merged.id)).all()
+        == []
+    )
+    # The nominations follow the candidate kept, and are screened under it.
+    screen_edition(session, campaign=world.campaign, settings=settings, actor=None, now=utcnow())
+    session.commit()
+    groups = match_groups(session, campaign_id=world.campaign.id or 0, candidate_id=kept.id)
+    assert [g.entry.external_id for g in groups] == ["1003"]
