@@ -8,6 +8,7 @@ unscreened, and /staff/sanctions counts it among the nominees to screen (the nex
 
 import logging
 import time
+import weakref
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -22,17 +23,18 @@ log = logging.getLogger("app.background")
 # Whether any list is imported, remembered this long, so that a portal without lists (and the
 # benchmark) spends nothing on screening.
 LISTS_KNOWN_SECONDS = 30.0
-_lists: dict[int, tuple[float, bool]] = {}
+# By engine (one per app), forgotten with it.
+_lists: "weakref.WeakKeyDictionary[Engine, tuple[float, bool]]" = weakref.WeakKeyDictionary()
 
 
 def _has_lists(engine: Engine) -> bool:
     now = time.monotonic()
-    known = _lists.get(id(engine))
+    known = _lists.get(engine)
     if known is not None and known[0] > now:
         return known[1]
     with Session(engine) as session:
         found = has_entries(session)
-    _lists[id(engine)] = (now + LISTS_KNOWN_SECONDS, found)
+    _lists[engine] = (now + LISTS_KNOWN_SECONDS, found)
     return found
 
 
