@@ -1,10 +1,11 @@
-"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail`."""
+"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail|sanctions`."""
 
 import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 from app.config import Settings, get_settings
 from app.db import make_engine, refresh_statistics, session_scope
@@ -147,6 +148,132 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _error(message: str, params: dict[str, object]) -> int:
+    print(f"error: {message % params if params else message}", file=sys.stderr)
+    return 1
+
+
+def _progress(what: str) -> Callable[[int], None]:
+    def report(count: int) -> None:
+        print(f"{what}: {count:,}…", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _sanctions_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.errors import DomainError
+    from app.models import ListFormat
+    from app.services.candidates.sanctions.importers import import_list
+
+    paths = [Path(args.file)] + ([Path(args.aliases)] if args.aliases else [])
+    for path in paths:
+        if not path.is_file():
+            return _error("%(path)s is not a file.", {"path": str(path)})
+    engine = make_engine(settings)
+    with ExitStack() as files, session_scope(engine, write=True) as session:
+        file = files.enter_context(Path(args.file).open("rb"))
+        aliases = files.enter_context(Path(args.aliases).open("rb")) if args.aliases else None
+        try:
+            summary = import_list(
+                session,
+                list_format=ListFormat(args.source),
+                file=file,
+                file_name=Path(args.file).name,
+                aliases=aliases,
+                aliases_file_name=Path(args.aliases).name if args.aliases else "",
+                name=args.name,
+                actor=None,
+                settings=settings,
+                now=utcnow(),
+                progress=_progress("entries read"),
+            )
+        except DomainError as error:
+            session.rollback()
+            return _error(error.message, error.params)
+        session.commit()
+    result = summary.result
+    print(
+        f"{result.source.name}, version {result.version.id} ({result.version.file_name},"
+        f" {result.version.entry_count} entries): {result.added} added, {result.changed} changed,"
+        f" {result.removed} removed."
+    )
+    if summary.run is not None:
+        print(f"Screened {summary.run.names} names: {summary.run.open} possible matches open.")
+    return 0
+
+
+def _sanctions_screen(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.services.candidates.sanctions.screening import edition, screen_edition
+
+    engine = make_engine(settings)
+    with session_scope(engine, write=True) as session:
+        try:
+            campaign = edition(session, year=args.year)
+        except DomainError as error:
+            return _error(error.message, error.params)
+        run = screen_edition(
+            session,
+            campaign=campaign,
+            settings=settings,
+            actor=None,
+            now=utcnow(),
+            progress=_progress("entries compared"),
+        )
+        session.commit()
+    print(f"Screened {run.names} names of {campaign.year}: {run.open} possible matches open.")
+    return 0
+
+
+def _sanctions_matches(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+
+    from app.errors import DomainError
+    from app.models import MatchStatus
+    from app.services.candidates.sanctions.matches import MATCHES_CSV_HEADER, matches_table
+    from app.services.candidates.sanctions.screening import edition
+    from app.services.nominations.exports import neutralise
+
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        try:
+            campaign = edition(session, year=args.year)
+        except DomainError as error:
+            return _error(error.message, error.params)
+        assert campaign.id is not None
+        status = None if args.status == "all" else MatchStatus(args.status)
+        rows = matches_table(session, campaign_id=campaign.id, status=status)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(MATCHES_CSV_HEADER)
+    for row in rows:
+        writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
+    return 0
+
+
+def _add_sanctions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from app.models import ListFormat
+
+    sanctions = commands.add_parser("sanctions", help="sanction registries: lists, screening")
+    actions = sanctions.add_subparsers(dest="sanctions_command", required=True)
+    load = actions.add_parser("import", help="import a registry list file")
+    load.add_argument("source", choices=[f.value for f in ListFormat])
+    load.add_argument("file")
+    load.add_argument("--aliases", help="OFAC's ALT.CSV, with ofac-sdn")
+    load.add_argument("--name", help="the list's name (a CSV list is named after its file)")
+    load.set_defaults(run=_sanctions_import)
+    screen = actions.add_parser("screen", help="screen an edition's nominees against the lists")
+    screen.add_argument("--year", type=int, help="the edition (default: the current one)")
+    screen.set_defaults(run=_sanctions_screen)
+    matches = actions.add_parser("matches", help="possible matches as CSV")
+    matches.add_argument("--year", type=int, help="the edition (default: the current one)")
+    matches.add_argument(
+        "--status", choices=["open", "confirmed", "dismissed", "all"], default="open"
+    )
+    matches.set_defaults(run=_sanctions_matches)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="The Integrity Icon portal.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("dir", metavar="DIR")
         command.set_defaults(run=_backup)
+    _add_sanctions(commands)
     return parser
 
 

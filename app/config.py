@@ -53,12 +53,34 @@ class Settings(BaseSettings):
     page_cache_seconds: float = 10.0
     # Requests of a worker that run in threads at once (app/process.py).
     worker_threads: int = 3
+    # Sanction registries (docs/matching.md gives the reasons for both defaults): a nominee and
+    # an entry scoring at least this are raised for review; two spellings of a word at least
+    # this similar (in %) count as the same word.
+    sanctions_match_threshold: int = 75
+    sanctions_word_similarity: int = 85
+    # The largest list file staff may upload at /staff/sanctions (the command line has no limit).
+    sanctions_max_upload_bytes: int = 256 * 1024 * 1024
 
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
         if value not in ("es", "en"):
             raise ValueError("DEFAULT_LOCALE must be 'es' or 'en'")
+        return value
+
+    @field_validator("sanctions_match_threshold")
+    @classmethod
+    def _sane_threshold(cls, value: int) -> int:
+        # Below 50 a single shared surname would be raised for every nominee.
+        if not 50 <= value <= 100:
+            raise ValueError("SANCTIONS_MATCH_THRESHOLD must be between 50 and 100")
+        return value
+
+    @field_validator("sanctions_word_similarity")
+    @classmethod
+    def _sane_similarity(cls, value: int) -> int:
+        if not 70 <= value <= 100:
+            raise ValueError("SANCTIONS_WORD_SIMILARITY must be between 70 and 100")
         return value
 
     @field_validator("sqlite_synchronous")

@@ -26,6 +26,8 @@ MESSAGES = {
     "control": N_("This field contains characters that are not allowed."),
     "checkbox": N_("This value is not one of the options."),
     "string_type": N_("This value is not one of the options."),
+    "curp": N_("Enter the 18 characters of the CURP, such as GOMC850101MDFRRR09."),
+    "rfc": N_("Enter the RFC: 13 characters for a person (10 without the homoclave)."),
 }
 FALLBACK = N_("This value is not valid.")
 

@@ -34,6 +34,18 @@ from app.models.nomination import (
 )
 from app.models.outbox import Lease, OutboxMessage
 from app.models.results import ResultsRevision, RevisionStatus, Winner
+from app.models.sanctions import (
+    CandidateIdentity,
+    EntryType,
+    ListFormat,
+    MatchStatus,
+    SanctionEntry,
+    SanctionListVersion,
+    SanctionMatch,
+    SanctionNameKey,
+    SanctionScreening,
+    SanctionSource,
+)
 from app.models.throttle import RateLimitHit
 
 __all__ = [
@@ -43,16 +55,20 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "Candidate",
+    "CandidateIdentity",
     "CheckKind",
     "CheckResult",
     "ConflictDeclaration",
     "Criterion",
+    "EntryType",
     "EvidenceFile",
     "Finalist",
     "Gender",
     "GovernmentLevel",
     "JudgeAssignment",
     "Lease",
+    "ListFormat",
+    "MatchStatus",
     "Meeting",
     "MeetingFinalist",
     "MeetingStatus",
@@ -65,6 +81,12 @@ __all__ = [
     "ResultsRevision",
     "RevisionStatus",
     "Role",
+    "SanctionEntry",
+    "SanctionListVersion",
+    "SanctionMatch",
+    "SanctionNameKey",
+    "SanctionScreening",
+    "SanctionSource",
     "Score",
     "ScoreSheet",
     "Theme",

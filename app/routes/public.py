@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
@@ -22,6 +23,7 @@ from app.services.campaigns.campaigns import ThemeView
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 from app.services.nominations import intake
 from app.web import csrf
+from app.web.background import screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import SessionDep, get_settings, get_templates, open_session
 from app.web.form_body import BodyRefused, upload_form_body
@@ -276,7 +278,12 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                 if stored is None:
                     raise
                 return RedirectResponse(f"/nominations/{stored}", status_code=303)
-        return RedirectResponse(f"/nominations/{nomination.reference}", status_code=303)
+        # Screened against the sanction registries once the receipt is on its way (issue 14).
+        assert nomination.id is not None
+        screening = BackgroundTask(screen_new_nomination, engine, settings, nomination.id)
+        return RedirectResponse(
+            f"/nominations/{nomination.reference}", status_code=303, background=screening
+        )
 
 
 @router.get("/nominations/{reference}")

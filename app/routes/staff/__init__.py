@@ -21,6 +21,7 @@ from app.routes.staff import (
     panel,
     publishing,
     results,
+    sanctions,
     users,
 )
 from app.web.deps import require_role
@@ -31,6 +32,7 @@ for module in (
     dashboard,
     nominations,
     candidates,
+    sanctions,
     finalists,
     criteria,
     panel,

@@ -21,6 +21,7 @@ from app.i18n import N_, TIMEZONE, Translator
 from app.models import MEXICAN_STATES, utcnow
 from app.services.candidates import grouping, vetting
 from app.services.candidates.grouping import Refused
+from app.services.candidates.sanctions.overview import candidate_sanctions
 from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates, translator
@@ -179,6 +180,7 @@ def _detail_page(
             "detail": page.detail,
             "candidate": candidate,
             "vetting": page.vetting,
+            "sanctions": candidate_sanctions(session, candidate_id=candidate_id),
             "states": MEXICAN_STATES,
             "today": _today(),
             "kind_labels": vetting.CHECK_KIND_LABELS,

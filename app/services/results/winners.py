@@ -24,6 +24,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.campaigns.campaigns import call_closes_at, call_is_open
+from app.services.candidates.sanctions.adjudication import check_announcement
 from app.services.judging import aggregation
 from app.services.judging.aggregation import FinalistResult
 from app.services.mail import notifications
@@ -432,6 +433,7 @@ def announce_finalists(
     campaign = lock_campaign(session, campaign)
     if campaign.finalists_announced_at is not None:
         raise Conflict(N_("The finalists were already announced."))
+    check_announcement(session, campaign=campaign)  # no open sanction match (issue 14)
     content = finalists_content(session, campaign=campaign)
     if not any(theme["finalists"] for theme in content["themes"]):
         raise Conflict(N_("There are no finalists to announce yet."))
