@@ -121,6 +121,9 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # A path whose number is not one of ours (app.web.deps.PathId) names no page.
+        if any(error.get("loc", ())[:1] == ("path",) for error in exc.errors()):
+            return error_page(request, 404, translator(request)(HTTP_MESSAGES[404]))
         return error_page(request, 422, translator(request)(HTTP_MESSAGES[422]))
 
     @app.exception_handler(Exception)

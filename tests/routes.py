@@ -22,6 +22,19 @@ def _walk(routes: list[Any]) -> Iterator[tuple[str, set[str]]]:
                 yield context.path, set(context.methods or ())
 
 
+def route_templates() -> list[tuple[str, str]]:
+    """Every (method, path template) of the app's GETs and POSTs, parameters left as {name}."""
+    app = create_app(make_settings(Path(tempfile.mkdtemp()), "sqlite://"))
+    found = {
+        (method, path)
+        for path, methods in _walk(app.routes)
+        for method in methods
+        if method in ("GET", "POST")
+    }
+    app.state.engine.dispose()
+    return sorted(found)
+
+
 def app_routes(prefix: str) -> list[tuple[str, str]]:
     """Every route under `prefix`, path parameters filled with 1."""
     app = create_app(make_settings(Path(tempfile.mkdtemp()), "sqlite://"))

@@ -5,15 +5,12 @@ and POST; nobody gets a 2xx they should not, and a refused write changes no tabl
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from tempfile import mkdtemp
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.main import create_app
 from app.models import (
     Account,
     Campaign,
@@ -26,7 +23,6 @@ from app.models import (
     Role,
     Theme,
 )
-from tests.conftest import make_settings
 from tests.factories import (
     csrf_token_from,
     declare_conflict,
@@ -41,7 +37,7 @@ from tests.factories import (
     post_nomination,
     sign_in,
 )
-from tests.routes import _walk
+from tests.routes import route_templates
 from tests.test_staff_access import table_counts
 
 PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -50,19 +46,6 @@ NOMINATOR_NAME = "Nominadora Secreta Zyx"
 NOMINATOR_EMAIL = "secreta-zyx@example.org"
 ACTORS = ("anonymous", "staff", "admin", "judge_a", "judge_b", "recused")
 JUDGES = ("judge_a", "judge_b", "recused")
-
-
-def route_templates() -> list[tuple[str, str]]:
-    """Every (method, path template) of the app, path parameters left as {name}."""
-    app = create_app(make_settings(Path(mkdtemp()), "sqlite://"))
-    found = {
-        (method, path)
-        for path, methods in _walk(app.routes)
-        for method in methods
-        if method in ("GET", "POST")
-    }
-    app.state.engine.dispose()
-    return sorted(found)
 
 
 ROUTES = route_templates()

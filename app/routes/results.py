@@ -17,7 +17,7 @@ from app.services.files import FileStore
 from app.services.results import open_data, public
 from app.services.results.public import StageView
 from app.services.results.revisions import RevisionView
-from app.web.deps import SessionDep, SettingsDep, get_templates, open_session
+from app.web.deps import PathId, SessionDep, SettingsDep, get_templates, open_session
 from app.web.pagecache import public_page
 from app.web.templating import Templates
 
@@ -74,7 +74,7 @@ def _results_page(request: Request, *, year: int | None) -> Response:
 # The open-data routes come before /results/{year}, whose parameter would otherwise take
 # "2025.json" and refuse it as a year.
 @router.get("/results/{year}.json")
-def results_json(year: int, session: SessionDep, settings: SettingsDep) -> Response:
+def results_json(year: PathId, session: SessionDep, settings: SettingsDep) -> Response:
     view = public.edition_revision(session, year=year, number=None)
     data = open_data.results_json(view, base_url=settings.base_url)
     return Response(
@@ -86,7 +86,7 @@ def results_json(year: int, session: SessionDep, settings: SettingsDep) -> Respo
 
 
 @router.get("/results/{year}.csv")
-def results_csv(year: int, session: SessionDep, settings: SettingsDep) -> Response:
+def results_csv(year: PathId, session: SessionDep, settings: SettingsDep) -> Response:
     view = public.edition_revision(session, year=year, number=None)
     text = open_data.results_csv(view, base_url=settings.base_url)
     return Response(
@@ -100,12 +100,12 @@ def results_csv(year: int, session: SessionDep, settings: SettingsDep) -> Respon
 
 
 @router.get("/results/{year}")
-async def edition(request: Request, year: int) -> Response:
+async def edition(request: Request, year: PathId) -> Response:
     return await public_page(request, "edition", lambda: _results_page(request, year=year))
 
 
 @router.get("/results/{year}/revisions/{number}")
-async def revision(request: Request, year: int, number: int) -> Response:
+async def revision(request: Request, year: PathId, number: PathId) -> Response:
     def render() -> Response:
         with open_session(request) as session:
             view = public.edition_revision(session, year=year, number=number)
@@ -115,7 +115,7 @@ async def revision(request: Request, year: int, number: int) -> Response:
 
 
 @router.get("/results/{year}/winners/{finalist_id}")
-async def winner(request: Request, year: int, finalist_id: int) -> Response:
+async def winner(request: Request, year: PathId, finalist_id: PathId) -> Response:
     def render() -> Response:
         with open_session(request) as session:
             view = public.winner_page(session, year=year, finalist_id=finalist_id)
@@ -130,7 +130,7 @@ async def winner(request: Request, year: int, finalist_id: int) -> Response:
 
 @router.get("/media/finalists/{finalist_id}.jpg")
 def finalist_photo(
-    finalist_id: int, session: SessionDep, settings: SettingsDep, v: str = ""
+    finalist_id: PathId, session: SessionDep, settings: SettingsDep, v: str = ""
 ) -> Response:
     photo = public.public_photo(
         session, store=FileStore(settings.files_dir), finalist_id=finalist_id, version=v[:64]

@@ -4,12 +4,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
 from app.config import Settings
 from app.db import READ, WRITE
 from app.errors import DomainError, PermissionDenied
+from app.forms.base import MAX_ROW_ID
 from app.i18n import N_, Translator
 from app.models import Account, Role, utcnow
 from app.services import audit
@@ -45,6 +48,19 @@ def get_templates(request: Request) -> Templates:
     templates: Templates = request.app.state.templates
     return templates
 
+
+def _ascii_digits(value: object) -> object:
+    """A number as a URL spells it: ASCII digits only, no sign, point, space or other script's
+    digits, so one row has one address."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 10):
+        raise PydanticCustomError("path_id", "not a number")
+    return value
+
+
+# A number in the path (a row's id, a year, a revision's number). Anything else, or one outside
+# 1..2^31-1 (PostgreSQL's `integer`, and past SQLite's 64 bits for a long one), names nothing:
+# app.main answers 404 before the handler runs, after the router's role check.
+PathId = Annotated[int, BeforeValidator(_ascii_digits), Path(ge=1, le=MAX_ROW_ID)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]

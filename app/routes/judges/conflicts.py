@@ -13,7 +13,7 @@ from app.forms.text import Text
 from app.models import Account, Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import conflicts
-from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -68,7 +68,7 @@ def conflicts_page(
 @router.post("/conflicts/{finalist_id}")
 def declare(
     request: Request,
-    finalist_id: int,
+    finalist_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,

@@ -15,7 +15,14 @@ from app.services.files import FileStore
 from app.services.judging import scoring
 from app.services.judging.scoring import DossierPage, Problem
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -34,7 +41,7 @@ FILE_HEADERS = {
 @router.get("/meetings/{meeting_id}")
 def meeting_agenda(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     session: SessionDep,
     templates: TemplatesDep,
     account: CurrentAccount,
@@ -78,8 +85,8 @@ def _dossier(
 @router.get("/meetings/{meeting_id}/finalists/{finalist_id}")
 def dossier_page(
     request: Request,
-    meeting_id: int,
-    finalist_id: int,
+    meeting_id: PathId,
+    finalist_id: PathId,
     session: SessionDep,
     templates: TemplatesDep,
     account: CurrentAccount,
@@ -136,8 +143,8 @@ def _translate(problem: Problem, t: Translator) -> str:
 @router.post("/meetings/{meeting_id}/finalists/{finalist_id}")
 def save_sheet(
     request: Request,
-    meeting_id: int,
-    finalist_id: int,
+    meeting_id: PathId,
+    finalist_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,
@@ -205,9 +212,9 @@ def save_sheet(
 
 @router.get("/meetings/{meeting_id}/finalists/{finalist_id}/files/{file_id}")
 def dossier_file(
-    meeting_id: int,
-    finalist_id: int,
-    file_id: int,
+    meeting_id: PathId,
+    finalist_id: PathId,
+    file_id: PathId,
     session: SessionDep,
     settings: SettingsDep,
     account: CurrentAccount,

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.errors import NotFound
 from app.forms.base import validate
 from app.forms.candidates import (
     AddNominationForm,
@@ -17,25 +16,16 @@ from app.forms.candidates import (
     validate_status,
 )
 from app.forms.errors import FormErrors
-from app.i18n import N_, TIMEZONE, Translator
+from app.i18n import TIMEZONE, Translator
 from app.models import MEXICAN_STATES, utcnow
 from app.services.candidates import grouping, vetting
 from app.services.candidates.grouping import Refused
 from app.services.candidates.sanctions.overview import candidate_sanctions
-from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates, translator
 
 router = APIRouter()
-
-NO_CANDIDATE = N_("There is no candidate with this number.")
-
-
-def _id(raw: str, message: str = NO_CANDIDATE) -> int:
-    """A number from the path; anything else names nothing (404, not 422)."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
-        raise NotFound(message)
-    return int(raw)
 
 
 def _list_params(request: Request) -> tuple[str | None, int]:
@@ -197,44 +187,43 @@ def _detail_page(
 
 @router.get("/candidates/{candidate_id}")
 def show_candidate(
-    request: Request, candidate_id: str, session: SessionDep, templates: TemplatesDep
+    request: Request, candidate_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    return _detail_page(request, templates, session, _id(candidate_id))
+    return _detail_page(request, templates, session, candidate_id)
 
 
 @router.post("/candidates/{candidate_id}/nominations")
 def add_nomination(
     request: Request,
-    candidate_id: str,
+    candidate_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(candidate_id)
     values = form_values(body)
     form, errors = validate(AddNominationForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
             grouping.add_nomination(
-                session, actor=account, candidate_id=number, nomination_id=form.nomination_id
+                session, actor=account, candidate_id=candidate_id, nomination_id=form.nomination_id
             )
         except Refused as refused:
             session.rollback()
             _refusal(refused, t, errors)
     if form is None or errors:
         return _detail_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
     session.commit()
-    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#nominations", status_code=303)
 
 
 @router.post("/candidates/{candidate_id}/merge")
 def merge_candidate(
     request: Request,
-    candidate_id: str,
+    candidate_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
@@ -242,87 +231,84 @@ def merge_candidate(
     t: TranslatorDep,
 ) -> Response:
     """Merges the chosen other candidate into this one."""
-    number = _id(candidate_id)
     values = form_values(body)
     form, errors = validate(MergeForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
             grouping.merge_candidates(
-                session, actor=account, target_id=number, source_id=form.other_id
+                session, actor=account, target_id=candidate_id, source_id=form.other_id
             )
         except Refused as refused:
             session.rollback()
             _refusal(refused, t, errors)
     if form is None or errors:
         return _detail_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
     session.commit()
-    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#nominations", status_code=303)
 
 
 @router.post("/candidates/{candidate_id}/nominations/{nomination_id}/detach")
 def detach_nomination(
     request: Request,
-    candidate_id: str,
-    nomination_id: str,
+    candidate_id: PathId,
+    nomination_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(candidate_id)
-    nomination = _id(nomination_id, N_("This nomination is not grouped in this candidate."))
     errors = FormErrors()
     try:
         kept = grouping.detach_nomination(
-            session, actor=account, candidate_id=number, nomination_id=nomination
+            session, actor=account, candidate_id=candidate_id, nomination_id=nomination_id
         )
     except Refused as refused:
         session.rollback()
         _refusal(refused, t, errors)
-        return _detail_page(request, templates, session, number, errors=errors, status_code=422)
+        return _detail_page(
+            request, templates, session, candidate_id, errors=errors, status_code=422
+        )
     session.commit()
     if kept is None:
         return RedirectResponse("/staff/candidates#ungrouped", status_code=303)
-    return RedirectResponse(f"/staff/candidates/{number}#nominations", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#nominations", status_code=303)
 
 
 @router.post("/candidates/{candidate_id}/checks")
 def add_check(
     request: Request,
-    candidate_id: str,
+    candidate_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(candidate_id)
     values = form_values(body)
     today = utcnow().astimezone(TIMEZONE).date()
     form, errors = validate_check(values, t, today=today, bad_encoding=body.bad_encoding)
     if form is None:
         return _detail_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
-    vetting.add_check(session, actor=account, candidate_id=number, form=form)
+    vetting.add_check(session, actor=account, candidate_id=candidate_id, form=form)
     session.commit()
-    return RedirectResponse(f"/staff/candidates/{number}#vetting", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#vetting", status_code=303)
 
 
 @router.post("/candidates/{candidate_id}/vetting")
 def set_vetting_status(
     request: Request,
-    candidate_id: str,
+    candidate_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(candidate_id)
     values = form_values(body)
     form, errors = validate_status(values, t, bad_encoding=body.bad_encoding)
     if form is not None:
@@ -330,7 +316,7 @@ def set_vetting_status(
             vetting.set_status(
                 session,
                 actor=account,
-                candidate_id=number,
+                candidate_id=candidate_id,
                 status=form.status,
                 note=form.vetting_note,
             )
@@ -339,7 +325,7 @@ def set_vetting_status(
             _refusal(refused, t, errors)
     if form is None or errors:
         return _detail_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
     session.commit()
-    return RedirectResponse(f"/staff/candidates/{number}#vetting", status_code=303)
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#vetting", status_code=303)

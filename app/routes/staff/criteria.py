@@ -13,7 +13,7 @@ from app.i18n import Translator
 from app.models import Campaign, Criterion
 from app.services.campaigns import rubric
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -176,7 +176,7 @@ def _edit_page(
 @router.get("/criteria/{criterion_id}")
 def edit_criterion_page(
     request: Request,
-    criterion_id: int,
+    criterion_id: PathId,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
@@ -190,7 +190,7 @@ def edit_criterion_page(
 @router.post("/criteria/{criterion_id}")
 def edit_criterion(
     request: Request,
-    criterion_id: int,
+    criterion_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,
@@ -215,7 +215,7 @@ def edit_criterion(
 
 @router.post("/criteria/{criterion_id}/delete")
 def delete_criterion(
-    criterion_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    criterion_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     campaign = rubric.current_campaign(session)
     rubric.delete_criterion(session, campaign=campaign, criterion_id=criterion_id, actor=account)
@@ -225,7 +225,7 @@ def delete_criterion(
 
 @router.post("/criteria/{criterion_id}/move")
 def move_criterion(
-    criterion_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    criterion_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     direction: Literal["up", "down"]
     match dict(body.fields).get("direction"):

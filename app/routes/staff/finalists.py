@@ -5,7 +5,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.config import Settings
-from app.errors import NotFound
 from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.finalists import CITATION_MAX, ChooseFinalistForm, FinalistProfileForm
@@ -14,13 +13,19 @@ from app.services.candidates import finalists
 from app.services.candidates.grouping import Refused
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm, VerifiedUploadForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
 
-NO_FINALIST = N_("There is no finalist with this number.")
 PHOTO_MESSAGES = {
     "empty": N_("The file %(name)s is empty."),
     "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
@@ -28,13 +33,6 @@ PHOTO_MESSAGES = {
     "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
     "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
 }
-
-
-def _id(raw: str) -> int:
-    """A number from the path; anything else names nothing (404, not 422)."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
-        raise NotFound(NO_FINALIST)
-    return int(raw)
 
 
 def _list_page(
@@ -122,9 +120,9 @@ def _profile_page(
 
 @router.get("/finalists/{finalist_id}")
 def show_finalist(
-    request: Request, finalist_id: str, session: SessionDep, templates: TemplatesDep
+    request: Request, finalist_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    return _profile_page(request, templates, session, _id(finalist_id))
+    return _profile_page(request, templates, session, finalist_id)
 
 
 def _clean_photo(
@@ -165,7 +163,7 @@ def _clean_photo(
 @router.post("/finalists/{finalist_id}")
 def update_profile(
     request: Request,
-    finalist_id: str,
+    finalist_id: PathId,
     body: VerifiedUploadForm,
     account: CurrentAccount,
     session: SessionDep,
@@ -173,7 +171,6 @@ def update_profile(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(finalist_id)
     values = form_values(body)
     form, errors = validate(FinalistProfileForm, values, t, bad_encoding=body.bad_encoding)
     photo = _clean_photo(body, settings, t, errors)
@@ -182,7 +179,7 @@ def update_profile(
             finalists.update_profile(
                 session,
                 actor=account,
-                finalist_id=number,
+                finalist_id=finalist_id,
                 form=form,
                 photo=photo,
                 store=FileStore(settings.files_dir),
@@ -192,37 +189,38 @@ def update_profile(
             errors.add(refused.field or "photo", t(refused.message, **refused.params))
     if form is None or errors:
         return _profile_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, finalist_id, values=values, errors=errors, status_code=422
         )
     session.commit()
-    return RedirectResponse(f"/staff/finalists/{number}", status_code=303)
+    return RedirectResponse(f"/staff/finalists/{finalist_id}", status_code=303)
 
 
 @router.post("/finalists/{finalist_id}/remove")
 def remove_finalist(
     request: Request,
-    finalist_id: str,
+    finalist_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(finalist_id)
     try:
-        finalists.remove_finalist(session, actor=account, finalist_id=number)
+        finalists.remove_finalist(session, actor=account, finalist_id=finalist_id)
     except Refused as refused:
         session.rollback()
         errors = FormErrors(general=[t(refused.message, **refused.params)])
-        return _profile_page(request, templates, session, number, errors=errors, status_code=422)
+        return _profile_page(
+            request, templates, session, finalist_id, errors=errors, status_code=422
+        )
     session.commit()
     return RedirectResponse("/staff/finalists", status_code=303)
 
 
 @router.get("/finalists/{finalist_id}/photo")
-def finalist_photo(finalist_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+def finalist_photo(finalist_id: PathId, session: SessionDep, settings: SettingsDep) -> Response:
     photo = finalists.photo_of(
-        session, finalist_id=_id(finalist_id), store=FileStore(settings.files_dir)
+        session, finalist_id=finalist_id, store=FileStore(settings.files_dir)
     )
     return FileResponse(
         photo.path,

@@ -16,7 +16,14 @@ from app.i18n import N_, Translator
 from app.models import Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import meetings, panel
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -153,7 +160,7 @@ def _detail(
 
 @router.get("/meetings/{meeting_id}")
 def meeting_page(
-    request: Request, meeting_id: int, session: SessionDep, templates: TemplatesDep
+    request: Request, meeting_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
     return _detail(request, templates, session, meeting_id)
 
@@ -167,7 +174,7 @@ def _finalist_id(fields: dict[str, str]) -> int:
 
 @router.post("/meetings/{meeting_id}/scope/add")
 def add_to_scope(
-    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    meeting_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     finalist_id = _finalist_id(dict(body.fields))
     meetings.add_to_scope(session, meeting_id=meeting_id, finalist_id=finalist_id, actor=account)
@@ -177,7 +184,7 @@ def add_to_scope(
 
 @router.post("/meetings/{meeting_id}/scope/remove")
 def remove_from_scope(
-    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    meeting_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     finalist_id = _finalist_id(dict(body.fields))
     meetings.remove_from_scope(
@@ -190,7 +197,7 @@ def remove_from_scope(
 @router.post("/meetings/{meeting_id}/date")
 def change_date(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,
@@ -211,7 +218,7 @@ def change_date(
 
 @router.post("/meetings/{meeting_id}/open")
 def open_meeting(
-    meeting_id: int,
+    meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     settings: SettingsDep,
@@ -226,7 +233,7 @@ def open_meeting(
 
 @router.post("/meetings/{meeting_id}/close")
 def close_meeting(
-    meeting_id: int,
+    meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     settings: SettingsDep,
@@ -242,7 +249,7 @@ def close_meeting(
 @router.post("/meetings/{meeting_id}/reopen")
 def reopen_meeting(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     settings: SettingsDep,
@@ -273,7 +280,7 @@ def reopen_meeting(
 
 @router.post("/meetings/{meeting_id}/delete")
 def delete_meeting(
-    meeting_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    meeting_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     meetings.delete_draft(session, meeting_id=meeting_id, actor=account)
     session.commit()

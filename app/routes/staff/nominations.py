@@ -14,20 +14,20 @@ from app.i18n import N_
 from app.models import MEXICAN_STATES, utcnow
 from app.services.files import FileStore
 from app.services.nominations import screening
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
 router = APIRouter()
 
 FILE_GONE = N_("This file is no longer stored.")
-
-
-def _id(raw: str) -> int:
-    """An id from the path; anything that is not one names no nomination (404, not 422)."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
-        raise NotFound(screening.NOT_FOUND)
-    return int(raw)
 
 
 @router.get("/nominations")
@@ -84,9 +84,9 @@ def _detail_page(
 
 @router.get("/nominations/{nomination_id}")
 def show_nomination(
-    request: Request, nomination_id: str, session: SessionDep, templates: TemplatesDep
+    request: Request, nomination_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    detail = screening.get_nomination_detail(session, nomination_id=_id(nomination_id))
+    detail = screening.get_nomination_detail(session, nomination_id=nomination_id)
     return _detail_page(request, templates, detail)
 
 
@@ -97,21 +97,20 @@ def _fields(body: VerifiedForm) -> dict[str, str]:
 @router.post("/nominations/{nomination_id}/status")
 def decide(
     request: Request,
-    nomination_id: str,
+    nomination_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(nomination_id)
     values = _fields(body)
     form, errors = validate_decision(values, t)
     if form is not None:
         try:
             screening.decide(
                 session,
-                nomination_id=number,
+                nomination_id=nomination_id,
                 actor=account,
                 status=form.action,
                 reason=form.reason,
@@ -119,35 +118,36 @@ def decide(
         except screening.ReasonRequired as error:
             errors.add("reason", t(error.message))
     if errors or form is None:
-        detail = screening.get_nomination_detail(session, nomination_id=number)
+        detail = screening.get_nomination_detail(session, nomination_id=nomination_id)
         return _detail_page(
             request, templates, detail, decision=values, decision_errors=errors, status_code=422
         )
     session.commit()
-    return RedirectResponse(f"/staff/nominations/{number}", status_code=303)
+    return RedirectResponse(f"/staff/nominations/{nomination_id}", status_code=303)
 
 
 @router.post("/nominations/{nomination_id}/notes")
 def add_note(
     request: Request,
-    nomination_id: str,
+    nomination_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(nomination_id)
     values = _fields(body)
     form, errors = validate_note(values, t)
     if form is None:
-        detail = screening.get_nomination_detail(session, nomination_id=number)
+        detail = screening.get_nomination_detail(session, nomination_id=nomination_id)
         return _detail_page(
             request, templates, detail, note=values, note_errors=errors, status_code=422
         )
-    screening.add_note(session, nomination_id=number, author=account, body=form.body, now=utcnow())
+    screening.add_note(
+        session, nomination_id=nomination_id, author=account, body=form.body, now=utcnow()
+    )
     session.commit()
-    return RedirectResponse(f"/staff/nominations/{number}#notes", status_code=303)
+    return RedirectResponse(f"/staff/nominations/{nomination_id}#notes", status_code=303)
 
 
 def _ascii(name: str) -> str:
@@ -161,11 +161,9 @@ def _ascii(name: str) -> str:
 
 @router.get("/nominations/{nomination_id}/files/{file_id}")
 def download_file(
-    nomination_id: str, file_id: str, session: SessionDep, settings: SettingsDep
+    nomination_id: PathId, file_id: PathId, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    file = screening.get_evidence_file(
-        session, nomination_id=_id(nomination_id), file_id=_id(file_id)
-    )
+    file = screening.get_evidence_file(session, nomination_id=nomination_id, file_id=file_id)
     path = FileStore(settings.files_dir).path_for(file.sha256)
     if not path.is_file():
         raise NotFound(FILE_GONE)

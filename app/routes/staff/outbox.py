@@ -8,6 +8,7 @@ from app.models import utcnow
 from app.services.mail import outbox
 from app.web.deps import (
     CurrentAccount,
+    PathId,
     SessionDep,
     SettingsDep,
     TemplatesDep,
@@ -47,7 +48,7 @@ def show_outbox(
 
 @router.post("/outbox/{message_id}/resend")
 def resend_one(
-    message_id: int, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
+    message_id: PathId, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
 ) -> Response:
     outbox.resend(session, actor=actor, message_id=message_id)
     session.commit()

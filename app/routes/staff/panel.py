@@ -15,7 +15,14 @@ from app.models import Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import conflicts, panel
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -196,7 +203,7 @@ def assign_judge(
 
 @router.post("/judges/{judge_id}/themes")
 def set_judge_themes(
-    judge_id: int,
+    judge_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     t: TranslatorDep,
@@ -287,7 +294,7 @@ def record_conflict(
 
 @router.post("/judges/conflicts/{declaration_id}/withdraw")
 def withdraw_conflict(
-    declaration_id: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    declaration_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     campaign = rubric.current_campaign(session)
     conflicts.withdraw_by_staff(

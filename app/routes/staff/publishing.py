@@ -18,7 +18,14 @@ from app.services.files import FileStore
 from app.services.results import public, revisions, shared, winners
 from app.services.results.shared import FieldInvalid
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm
 from app.web.templating import Templates
 
@@ -155,7 +162,7 @@ def winners_page(request: Request, session: SessionDep, templates: TemplatesDep)
 @router.post("/publishing/winners/{theme_id}")
 def confirm_winners(
     request: Request,
-    theme_id: int,
+    theme_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,
@@ -313,7 +320,7 @@ def prepare_revision(
 
 @router.get("/publishing/revisions/{number}")
 def revision_preview(
-    request: Request, number: int, session: SessionDep, templates: TemplatesDep
+    request: Request, number: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
     campaign = shared.current_campaign(session)
     view = revisions.staff_revision(session, campaign=campaign, number=number)
@@ -326,7 +333,7 @@ def revision_preview(
 
 @router.post("/publishing/revisions/{number}/publish")
 def publish_revision(
-    number: int,
+    number: PathId,
     body: VerifiedForm,
     session: SessionDep,
     settings: SettingsDep,
@@ -352,7 +359,7 @@ def publish_revision(
 
 @router.post("/publishing/revisions/{number}/discard")
 def discard_revision(
-    number: int, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    number: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
 ) -> Response:
     campaign = shared.current_campaign(session)
     revisions.discard_draft(session, campaign=campaign, number=number, actor=account)
@@ -361,7 +368,7 @@ def discard_revision(
 
 
 @router.get("/publishing/photos/{finalist_id}")
-def staff_photo(finalist_id: int, session: SessionDep, settings: SettingsDep) -> Response:
+def staff_photo(finalist_id: PathId, session: SessionDep, settings: SettingsDep) -> Response:
     campaign = shared.current_campaign(session)
     photo = public.staff_photo(
         session, store=FileStore(settings.files_dir), campaign=campaign, finalist_id=finalist_id

@@ -15,7 +15,7 @@ from app.services.judging import aggregation, method, sheet_export
 from app.services.judging.aggregation import MeetingResults
 from app.services.nominations.exports import ExportFormat
 from app.web.body import FormBody
-from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm
 from app.web.templating import NO_STORE, Templates
 
@@ -63,14 +63,14 @@ def _page(
 
 @router.get("/meetings/{meeting_id}/results")
 def results_page(
-    request: Request, meeting_id: int, session: SessionDep, templates: TemplatesDep
+    request: Request, meeting_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
     results = aggregation.meeting_results(session, meeting_id=meeting_id)
     return _page(request, templates, results)
 
 
 @router.get("/meetings/{meeting_id}/results.csv")
-def results_csv(meeting_id: int, session: SessionDep, t: TranslatorDep) -> Response:
+def results_csv(meeting_id: PathId, session: SessionDep, t: TranslatorDep) -> Response:
     results = aggregation.meeting_results(session, meeting_id=meeting_id)
     filename = f"meeting-{results.meeting.number}-results.csv"
     return Response(
@@ -118,7 +118,7 @@ def _sheets_download(
 @router.get("/meetings/{meeting_id}/sheets.csv")
 def sheets_csv(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     session: SessionDep,
     account: CurrentAccount,
     t: TranslatorDep,
@@ -129,7 +129,7 @@ def sheets_csv(
 @router.get("/meetings/{meeting_id}/sheets.xlsx")
 def sheets_xlsx(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     session: SessionDep,
     account: CurrentAccount,
     t: TranslatorDep,
@@ -168,7 +168,7 @@ def _parse_decision(
 @router.post("/meetings/{meeting_id}/results")
 def record_decision(
     request: Request,
-    meeting_id: int,
+    meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,

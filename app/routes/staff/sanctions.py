@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.errors import NotFound
 from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.sanctions import (
@@ -18,7 +17,6 @@ from app.forms.sanctions import (
     ImportListForm,
     MatchFilter,
 )
-from app.i18n import N_
 from app.models import MatchStatus, utcnow
 from app.services.candidates.sanctions import adjudication, overview
 from app.services.candidates.sanctions.formats import FileRefused
@@ -27,6 +25,7 @@ from app.services.candidates.sanctions.screening import edition, screen_edition
 from app.web.body import FormBody
 from app.web.deps import (
     CurrentAccount,
+    PathId,
     SessionDep,
     SettingsDep,
     TemplatesDep,
@@ -42,14 +41,6 @@ from app.web.form_body import (
 from app.web.templating import Templates
 
 router = APIRouter()
-
-NO_MATCH = N_("There is no possible match with this number.")
-
-
-def _id(raw: str, message: str = NO_MATCH) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
-        raise NotFound(message)
-    return int(raw)
 
 
 async def _upload_body(request: Request) -> AsyncIterator[FormBody]:
@@ -188,9 +179,9 @@ def _match_page(
 
 @router.get("/sanctions/matches/{match_id}")
 def show_match(
-    request: Request, match_id: str, session: SessionDep, templates: TemplatesDep
+    request: Request, match_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    return _match_page(request, templates, session, _id(match_id))
+    return _match_page(request, templates, session, match_id)
 
 
 def _back(back: str, group_id: int, candidate_id: int | None) -> str:
@@ -204,22 +195,21 @@ def _back(back: str, group_id: int, candidate_id: int | None) -> str:
 @router.post("/sanctions/matches/{match_id}/confirm")
 def confirm_match(
     request: Request,
-    match_id: str,
+    match_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(match_id)
     values = form_values(body)
     form, errors = validate(ConfirmMatchForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _match_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, match_id, values=values, errors=errors, status_code=422
         )
     group = adjudication.confirm_match(
-        session, actor=account, match_id=number, form=form, now=utcnow()
+        session, actor=account, match_id=match_id, form=form, now=utcnow()
     )
     session.commit()
     person = group.person[1] if group.person[0] == "candidate" else None
@@ -229,24 +219,23 @@ def confirm_match(
 @router.post("/sanctions/matches/{match_id}/dismiss")
 def dismiss_match(
     request: Request,
-    match_id: str,
+    match_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(match_id)
     values = form_values(body)
     form, errors = validate(DismissMatchForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         if "note" in errors.fields and not values.get("note", "").strip():
             errors.fields["note"] = t("Say why this entry is another person.")
         return _match_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, match_id, values=values, errors=errors, status_code=422
         )
     group = adjudication.dismiss_match(
-        session, actor=account, match_id=number, form=form, now=utcnow()
+        session, actor=account, match_id=match_id, form=form, now=utcnow()
     )
     session.commit()
     person = group.person[1] if group.person[0] == "candidate" else None
@@ -285,16 +274,15 @@ def _candidate_page(
 
 @router.get("/sanctions/candidates/{candidate_id}")
 def candidate_screening(
-    request: Request, candidate_id: str, session: SessionDep, templates: TemplatesDep
+    request: Request, candidate_id: PathId, session: SessionDep, templates: TemplatesDep
 ) -> Response:
-    number = _id(candidate_id, N_("There is no candidate with this number."))
-    return _candidate_page(request, templates, session, number)
+    return _candidate_page(request, templates, session, candidate_id)
 
 
 @router.post("/sanctions/candidates/{candidate_id}/identity")
 def record_identity(
     request: Request,
-    candidate_id: str,
+    candidate_id: PathId,
     body: VerifiedForm,
     account: CurrentAccount,
     session: SessionDep,
@@ -302,15 +290,19 @@ def record_identity(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    number = _id(candidate_id, N_("There is no candidate with this number."))
     values = form_values(body)
     form, errors = validate(IdentityForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _candidate_page(
-            request, templates, session, number, values=values, errors=errors, status_code=422
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
     adjudication.set_identity(
-        session, actor=account, candidate_id=number, form=form, settings=settings, now=utcnow()
+        session,
+        actor=account,
+        candidate_id=candidate_id,
+        form=form,
+        settings=settings,
+        now=utcnow(),
     )
     session.commit()
-    return RedirectResponse(f"/staff/sanctions/candidates/{number}#matches", status_code=303)
+    return RedirectResponse(f"/staff/sanctions/candidates/{candidate_id}#matches", status_code=303)

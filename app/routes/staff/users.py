@@ -12,6 +12,7 @@ from app.models import Account, Role, utcnow
 from app.services.accounts import accounts
 from app.web.deps import (
     CurrentAccount,
+    PathId,
     SessionDep,
     SettingsDep,
     TemplatesDep,
@@ -107,7 +108,7 @@ def invite(
 @router.post("/users/{account_id}/role")
 def change_role(
     request: Request,
-    account_id: int,
+    account_id: PathId,
     body: VerifiedForm,
     actor: CurrentAccount,
     session: SessionDep,
@@ -132,13 +133,13 @@ def _set_active(session: Session, actor: Account, account_id: int, *, active: bo
 
 @router.post("/users/{account_id}/deactivate")
 def deactivate(
-    account_id: int, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
+    account_id: PathId, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
 ) -> Response:
     return _set_active(session, actor, account_id, active=False)
 
 
 @router.post("/users/{account_id}/reactivate")
 def reactivate(
-    account_id: int, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
+    account_id: PathId, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
 ) -> Response:
     return _set_active(session, actor, account_id, active=True)
