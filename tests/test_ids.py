@@ -3,7 +3,7 @@ SQLite (whose integers end at 2^63) as on PostgreSQL (whose `integer` ends at 2^
 
 Every route of the app's route table is requested with its path parameters set to such numbers,
 by a user of the role the route needs, so the answer comes from the route itself and not from
-the login page."""
+the login page; then every form field that names a row is sent one."""
 
 import re
 
@@ -16,6 +16,10 @@ from app.models import Role
 from tests.factories import (
     csrf_token_from,
     make_account,
+    make_finalist,
+    make_judge,
+    make_meeting,
+    make_open_campaign,
     sign_in,
 )
 from tests.routes import route_templates
@@ -78,3 +82,63 @@ def test_path_numbers_outside_our_ids_are_not_found(
 
     assert wrong == []
     assert table_counts(session) == before
+
+
+BIG = "99999999999999999999"
+
+
+def test_form_fields_naming_rows_refuse_ids_outside_ours(
+    client: TestClient, session: Session
+) -> None:
+    campaign, youth, _ = make_open_campaign(session)
+    finalist = make_finalist(session, youth)
+    judge = make_judge(session, youth)
+    meeting = make_meeting(session, campaign, [finalist])
+    sign_in(client, session, make_account(session, Role.staff))
+    token = csrf_token_from(client.get("/account/password"))
+    today = meeting.held_on.isoformat()
+    sent = [
+        ("/staff/candidates", {"nomination_id": BIG}),
+        ("/staff/candidates", {"nomination_id": "1", "with_nomination_id": BIG}),
+        ("/staff/candidates/group", {"candidate_id": BIG, "nomination_id": BIG}),
+        (f"/staff/candidates/{finalist.candidate_id}/nominations", {"nomination_id": BIG}),
+        (f"/staff/candidates/{finalist.candidate_id}/merge", {"other_id": BIG}),
+        ("/staff/finalists", {"candidate_id": BIG}),
+        (
+            "/staff/judges/invite",
+            {"name": "Rosa", "email": "rosa@example.org", "locale": "es", "themes": BIG},
+        ),
+        ("/staff/judges/assign", {"judge_id": BIG, "themes": str(youth.id)}),
+        ("/staff/judges/assign", {"judge_id": str(judge.id), "themes": BIG}),
+        (f"/staff/judges/{judge.id}/themes", {"themes": BIG}),
+        ("/staff/judges/conflicts", {"judge_id": BIG, "finalist_id": BIG, "description": "x"}),
+        ("/staff/meetings", {"number": "2", "held_on": today, "themes": BIG}),
+        ("/staff/meetings", {"number": "2", "held_on": today, "source_meeting_id": BIG}),
+        (f"/staff/meetings/{meeting.id}/scope/add", {"finalist_id": BIG}),
+        (f"/staff/meetings/{meeting.id}/scope/remove", {"finalist_id": BIG}),
+        (f"/staff/meetings/{meeting.id}/results", {"advanced": BIG}),
+        (f"/staff/publishing/winners/{youth.id}", {"winner": BIG}),
+    ]
+    before = table_counts(session)
+
+    wrong = []
+    for path, data in sent:
+        response = client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+        if not 400 <= response.status_code < 500:
+            wrong.append(f"{path} {data} -> {response.status_code}")
+
+    assert wrong == []
+    assert table_counts(session) == before
+
+
+def test_form_id_past_our_ids_is_shown_beside_its_field(
+    client: TestClient, session: Session
+) -> None:
+    make_open_campaign(session)
+    sign_in(client, session, make_account(session, Role.staff))
+    token = csrf_token_from(client.get("/account/password"))
+
+    response = client.post("/staff/finalists", data={"csrf_token": token, "candidate_id": BIG})
+
+    assert response.status_code == 422
+    assert f"Escribe un número no mayor que {MAX_ROW_ID}." in response.text

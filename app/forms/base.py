@@ -91,5 +91,6 @@ class QueryFilter(BaseModel):
         return self._invalid
 
     def query_string(self, **changes: object) -> str:
-        values = {**self.model_dump(mode="json"), **changes}
+        # The page comes last, after the filters it pages through (the URLs the lists had).
+        values = {**self.model_dump(mode="json", exclude={"page"}), "page": self.page, **changes}
         return urlencode({k: v for k, v in values.items() if v not in self._defaults})

@@ -2,17 +2,24 @@
 
 from collections.abc import Collection
 from datetime import date
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from app.forms.base import InputForm, OptionalRowId, RowId, validate
+from app.forms.base import InputForm, OptionalRowId, QueryFilter, RowId, validate
 from app.forms.errors import FormErrors
-from app.forms.text import Text
+from app.forms.text import Text, blank_to_none
 from app.i18n import Translator
 from app.models import CheckKind, CheckResult, VettingStatus
 
 # The earliest date a vetting check can bear: an older one is a typing mistake.
 EARLIEST_CHECK = date(2000, 1, 1)
+
+
+class CandidateFilter(QueryFilter):
+    """The candidates list's theme and its page of ungrouped nominations."""
+
+    theme: Annotated[str | None, BeforeValidator(blank_to_none)] = Field(None, max_length=40)
 
 
 class CreateCandidateForm(InputForm):

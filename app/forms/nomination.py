@@ -1,10 +1,11 @@
 from collections.abc import Collection
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from app.forms.errors import FormErrors, collect
+from app.forms.base import InputForm, validate
+from app.forms.errors import FormErrors
 from app.forms.text import Checkbox, Email, Line, Phone, Text, blank_to_none
 from app.i18n import Translator
 from app.models import MEXICAN_STATES, Gender, GovernmentLevel, Relationship
@@ -19,10 +20,8 @@ def _known_state(value: object) -> object:
     return value
 
 
-class NominationForm(BaseModel):
+class NominationForm(InputForm):
     """Everything a citizen sends to nominate a public servant; the order is the form's order."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nominee_name: Line = Field(min_length=1, max_length=200)
     nominee_position: Line = Field(min_length=1, max_length=200)
@@ -70,14 +69,7 @@ def validate_nomination(
     bad_encoding: Collection[str] = (),
 ) -> tuple[NominationForm | None, FormErrors]:
     """The validated form, or None and the errors to show beside each field."""
-    errors = FormErrors()
-    for name in bad_encoding:
-        errors.add(name, t("This field contains characters that are not valid text."))
-    form: NominationForm | None = None
-    try:
-        form = NominationForm.model_validate(data)
-    except ValidationError as error:
-        collect(error, t, errors)
+    form, errors = validate(NominationForm, data, t, bad_encoding=bad_encoding)
     if max_age is not None:
         age = data.get("nominee_age", "").strip()
         if not age:

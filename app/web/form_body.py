@@ -122,9 +122,24 @@ async def verified_upload_form(
     return body
 
 
+def form_items(body: FormBody) -> list[tuple[str, str]]:
+    """Every field as sent, in order and repeats kept; the CSRF token is not part of it."""
+    return [(name, value) for name, value in body.fields if name != "csrf_token"]
+
+
 def form_values(body: FormBody) -> dict[str, str]:
     """What was typed, to validate and to show again; the CSRF token is not part of it."""
-    return {name: value for name, value in body.fields if name != "csrf_token"}
+    return dict(form_items(body))
+
+
+def form_lists(body: FormBody, *names: str) -> dict[str, list[str]]:
+    """The values of each named checkbox group (MULTI_VALUE_FIELDS), [] when none is ticked:
+    `{**form_values(body), **form_lists(body, "themes")}` is a form with a group."""
+    lists: dict[str, list[str]] = {name: [] for name in names}
+    for name, value in body.fields:
+        if name in lists:
+            lists[name].append(value)
+    return lists
 
 
 VerifiedForm = Annotated[FormBody, Depends(verified_form)]

@@ -1,30 +1,23 @@
 """/judges/conflicts: the judge declares, for each finalist of their themes, whether they have a
 conflict of interest. Conflicts recorded by staff are shown and cannot be changed here."""
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidInput
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Text
+from app.forms.base import validate
+from app.forms.errors import FormErrors
+from app.forms.judging import DeclarationForm
 from app.models import Account, Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import conflicts
 from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
-
-
-class DeclarationForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    answer: Literal["none", "conflict"]
-    description: Text = Field(default="", max_length=conflicts.MAX_DESCRIPTION)
 
 
 def _page(
@@ -81,13 +74,8 @@ def declare(
     conflicts.finalist_to_declare(
         session, judge=account, campaign_id=campaign.id, finalist_id=finalist_id
     )
-    values = {name: value for name, value in body.fields if name != "csrf_token"}
-    errors = FormErrors()
-    form = None
-    try:
-        form = DeclarationForm.model_validate(values)
-    except ValidationError as error:
-        collect(error, t, errors)
+    values = form_values(body)
+    form, errors = validate(DeclarationForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
             conflicts.declare(

@@ -1,20 +1,16 @@
 """/judges/meetings/{id}: a meeting's agenda; one finalist's dossier and the judge's own sheet."""
 
-import re
-from collections import Counter
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from app.errors import NotFound
 from app.forms.errors import FormErrors
+from app.forms.judging import parse_sheet
 from app.i18n import Translator
 from app.models import utcnow
 from app.services.files import FileStore
 from app.services.judging import scoring
 from app.services.judging.scoring import DossierPage, Problem
-from app.web.body import FormBody
 from app.web.deps import (
     CurrentAccount,
     PathId,
@@ -23,13 +19,11 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
 
-SCORE_FIELD = re.compile(r"score-([0-9]{1,9})")
-ACTIONS = {"draft": False, "submit": True}
 # A downloaded file is never run by the browser, whatever it claims to be.
 FILE_HEADERS = {
     "Content-Security-Policy": "sandbox; default-src 'none'",
@@ -97,45 +91,6 @@ def dossier_page(
     return _dossier(request, templates, page)
 
 
-@dataclass(frozen=True)
-class SheetForm:
-    values: dict[int, str]
-    comment: str
-    version: int | None
-    submit: bool
-
-
-def _parse_sheet(body: FormBody, t: Translator) -> tuple[SheetForm, dict[str, str], FormErrors]:
-    """The sheet's form: `score-<criterion id>` fields, a comment, the version and the button."""
-    errors = FormErrors()
-    typed = {name: value for name, value in body.fields if name != "csrf_token"}
-    for name, times in Counter(name for name, _ in body.fields).items():
-        if times > 1:
-            errors.general.append(t("The field %(name)s was sent more than once.", name=name))
-    for name in body.bad_encoding:
-        errors.add(name, t("This field contains characters that are not valid text."))
-    values: dict[int, str] = {}
-    for name, value in typed.items():
-        match = SCORE_FIELD.fullmatch(name)
-        if match:
-            values[int(match.group(1))] = value
-        elif name not in ("comment", "version", "action"):
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=name)
-            )
-    version = typed.get("version", "")
-    action = typed.get("action", "")
-    if not version.isascii() or not version.isdigit() or len(version) > 9 or action not in ACTIONS:
-        errors.general.append(t("The form could not be read. Please reload it and try again."))
-    parsed = SheetForm(
-        values=values,
-        comment=typed.get("comment", ""),
-        version=int(version) if version.isascii() and version.isdigit() else None,
-        submit=ACTIONS.get(action, False),
-    )
-    return parsed, typed, errors
-
-
 def _translate(problem: Problem, t: Translator) -> str:
     return t(problem.message, **problem.params)
 
@@ -157,7 +112,8 @@ def save_sheet(
         session, meeting=meeting, finalist_id=finalist_id, judge=account
     )
     scoring.check_open(meeting)
-    parsed, typed, errors = _parse_sheet(body, t)
+    typed = form_values(body)
+    parsed, errors = parse_sheet(typed, t, bad_encoding=body.bad_encoding)
 
     def again(errors: FormErrors, status_code: int, *, stale: bool = False) -> Response:
         page = scoring.open_dossier(

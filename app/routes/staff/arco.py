@@ -5,23 +5,18 @@ The person is looked up by e-mail through POST forms only, so the address never 
 a browser history or an access log.
 """
 
-from typing import Annotated, TypeVar
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Checkbox, Line, Phone, normalise, single_line
-from app.i18n import N_, TIMEZONE, Translator
+from app.forms.base import validate
+from app.forms.errors import FormErrors
+from app.forms.privacy import ExportForm, RectifyForm, SearchForm, validate_cancel
+from app.i18n import N_, TIMEZONE
 from app.models import utcnow
 from app.services.privacy import arco
-from app.services.privacy.arco import DataFormat
 from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates, translator
 
 router = APIRouter()
@@ -34,53 +29,6 @@ NOTICES = {
     "rectified": N_("The nominator's details were corrected on all their nominations."),
     "unchanged": N_("The details you sent are the ones already held; nothing was changed."),
 }
-
-
-def _has_at(value: str) -> str:
-    # Lenient on purpose: an address stored years ago must be findable even if today's
-    # validator would refuse it; only the obvious mistakes are stopped.
-    if "@" not in value:
-        raise PydanticCustomError("email", "not an e-mail address")
-    return value
-
-
-SearchEmail = Annotated[
-    str, BeforeValidator(normalise), AfterValidator(single_line), AfterValidator(_has_at)
-]
-
-
-class SearchForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: SearchEmail = Field(min_length=3, max_length=254)
-
-
-class ExportForm(SearchForm):
-    format: DataFormat = DataFormat.json
-
-
-class CancelForm(SearchForm):
-    confirm: Checkbox = False
-
-
-class RectifyForm(SearchForm):
-    nominator_name: Line = Field(min_length=1, max_length=200)
-    nominator_phone: Phone = Field(default="", max_length=30)
-
-
-def _fields(body: VerifiedForm) -> dict[str, str]:
-    return {name: value for name, value in body.fields if name != "csrf_token"}
-
-
-F = TypeVar("F", bound="SearchForm")
-
-
-def _parse(model: type[F], values: dict[str, str], t: Translator) -> tuple[F | None, FormErrors]:
-    errors = FormErrors()
-    try:
-        return model.model_validate(values), errors
-    except PydanticValidationError as error:
-        collect(error, t, errors)
-        return None, errors
 
 
 def _page(
@@ -125,8 +73,8 @@ def search(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = _parse(SearchForm, values, t)
+    values = form_values(body)
+    form, errors = validate(SearchForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _page(request, session, templates, values=values, errors=errors, status_code=422)
     values["email"] = form.email
@@ -142,8 +90,8 @@ def export(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = _parse(ExportForm, values, t)
+    values = form_values(body)
+    form, errors = validate(ExportForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _page(
             request,
@@ -182,13 +130,9 @@ def cancel(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = _parse(CancelForm, values, t)
-    if form is not None and not form.confirm:
-        errors.add(
-            "confirm", t("Tick the box to confirm that this person's data should be anonymised.")
-        )
-    if form is None or errors:
+    values = form_values(body)
+    form, errors = validate_cancel(values, t, bad_encoding=body.bad_encoding)
+    if form is None:
         return _page(
             request,
             session,
@@ -212,8 +156,8 @@ def rectify(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = _parse(RectifyForm, values, t)
+    values = form_values(body)
+    form, errors = validate(RectifyForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _page(
             request,

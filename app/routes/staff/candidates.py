@@ -1,7 +1,5 @@
 """Candidates: nominations grouped by person, suggested matches, merging and splitting, vetting."""
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -9,6 +7,7 @@ from sqlmodel import Session
 from app.forms.base import validate
 from app.forms.candidates import (
     AddNominationForm,
+    CandidateFilter,
     CreateCandidateForm,
     GroupForm,
     MergeForm,
@@ -28,16 +27,12 @@ from app.web.templating import Templates, translator
 router = APIRouter()
 
 
-def _list_params(request: Request) -> tuple[str | None, int]:
-    """The list's theme and page, from the query string; a bad value means no filter."""
-    theme = request.query_params.get("theme", "").strip()
-    raw_page = request.query_params.get("page", "1")
-    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1
-    return (theme if 0 < len(theme) <= 40 else None), max(page, 1)
+def _list_filter(request: Request) -> CandidateFilter:
+    return CandidateFilter.from_query(request.query_params)
 
 
-def _list_query(theme: str | None, page: int) -> str:
-    query = urlencode([(k, v) for k, v in (("theme", theme), ("page", page)) if v and v != 1])
+def _list_query(filters: CandidateFilter) -> str:
+    query = filters.query_string()
     return f"?{query}" if query else ""
 
 
@@ -61,15 +56,18 @@ def _list_page(
     errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
-    theme, page = _list_params(request)
-    overview = grouping.candidates_overview(session, theme_slug=theme, page=page)
+    filters = _list_filter(request)
+    overview = grouping.candidates_overview(session, theme_slug=filters.theme, page=filters.page)
+    shown = CandidateFilter(
+        theme=overview.theme.slug if overview.theme else None, page=overview.page
+    )
     return templates.render(
         request,
         "staff/candidates/list.html",
         {
             "overview": overview,
             "states": MEXICAN_STATES,
-            "query": _list_query(overview.theme.slug if overview.theme else None, overview.page),
+            "query": _list_query(shown),
             "errors": errors or FormErrors(),
         },
         status_code=status_code,
@@ -107,9 +105,8 @@ def create_candidate(
     if form is None or errors:
         return _list_page(request, templates, session, errors=errors, status_code=422)
     session.commit()
-    theme, page = _list_params(request)
     return RedirectResponse(
-        f"/staff/candidates{_list_query(theme, page)}#ungrouped", status_code=303
+        f"/staff/candidates{_list_query(_list_filter(request))}#ungrouped", status_code=303
     )
 
 
@@ -138,9 +135,8 @@ def group_nomination(
     if form is None or errors:
         return _list_page(request, templates, session, errors=errors, status_code=422)
     session.commit()
-    theme, page = _list_params(request)
     return RedirectResponse(
-        f"/staff/candidates{_list_query(theme, page)}#ungrouped", status_code=303
+        f"/staff/candidates{_list_query(_list_filter(request))}#ungrouped", status_code=303
     )
 
 

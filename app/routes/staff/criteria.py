@@ -1,72 +1,22 @@
 """/staff/criteria: the campaign's rubric, editable until the first score is given."""
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidInput
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Line, Text, blank_to_none
+from app.forms.base import validate
+from app.forms.campaigns import MoveCriterionForm, validate_criterion
+from app.forms.errors import FormErrors
 from app.i18n import Translator
 from app.models import Campaign, Criterion
 from app.services.campaigns import rubric
-from app.web.body import FormBody
 from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
-
-
-def _decimal(value: object) -> object:
-    """Accepts "1,5" as well as "1.5": Spanish writes a decimal comma."""
-    value = blank_to_none(value)
-    return value.strip().replace(",", ".") if isinstance(value, str) else value
-
-
-class CriterionForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name_es: Line = Field(min_length=1, max_length=200)
-    name_en: Line = Field(min_length=1, max_length=200)
-    description_es: Text = Field(default="", max_length=2000)
-    description_en: Text = Field(default="", max_length=2000)
-    weight: Annotated[float, BeforeValidator(_decimal)] = Field(
-        gt=0, le=rubric.MAX_WEIGHT, allow_inf_nan=False
-    )
-    scale_min: Annotated[int, BeforeValidator(blank_to_none)] = Field(
-        ge=rubric.SCALE_BOUNDS[0], le=rubric.SCALE_BOUNDS[1]
-    )
-    scale_max: Annotated[int, BeforeValidator(blank_to_none)] = Field(
-        ge=rubric.SCALE_BOUNDS[0], le=rubric.SCALE_BOUNDS[1]
-    )
-
-
-FIELDS = tuple(CriterionForm.model_fields)
-
-
-def parse_criterion(body: FormBody, t: Translator) -> tuple[CriterionForm | None, FormErrors, dict]:
-    values = {name: value for name, value in body.fields if name != "csrf_token"}
-    errors = FormErrors()
-    for name in body.bad_encoding:
-        errors.add(name, t("This field contains characters that are not valid text."))
-    form = None
-    try:
-        form = CriterionForm.model_validate(values)
-    except ValidationError as error:
-        collect(error, t, errors)
-    if "weight" in errors.fields:
-        errors.fields["weight"] = t(
-            "Enter a weight greater than 0 and at most %(max)s, such as 1 or 1.5.",
-            max=int(rubric.MAX_WEIGHT),
-        )
-    if form is not None and form.scale_min >= form.scale_max:
-        errors.add("scale_max", t("The highest score must be greater than the lowest."))
-    if errors:
-        return None, errors, values
-    return form, errors, values
 
 
 def _values_of(criterion: Criterion) -> dict[str, str]:
@@ -138,7 +88,8 @@ def add_criterion(
     campaign = rubric.current_campaign(session)
     assert campaign.id is not None
     rubric.ensure_editable(session, campaign_id=campaign.id)
-    form, errors, values = parse_criterion(body, t)
+    values = form_values(body)
+    form, errors = validate_criterion(values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _index(
             request, templates, session, campaign, t, values=values, errors=errors, status_code=422
@@ -201,7 +152,8 @@ def edit_criterion(
     assert campaign.id is not None
     criterion = rubric.get_criterion(session, campaign_id=campaign.id, criterion_id=criterion_id)
     rubric.ensure_editable(session, campaign_id=campaign.id)
-    form, errors, values = parse_criterion(body, t)
+    values = form_values(body)
+    form, errors = validate_criterion(values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _edit_page(
             request, templates, session, criterion, t, values=values, errors=errors, status_code=422
@@ -225,19 +177,22 @@ def delete_criterion(
 
 @router.post("/criteria/{criterion_id}/move")
 def move_criterion(
-    criterion_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    criterion_id: PathId,
+    body: VerifiedForm,
+    session: SessionDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
 ) -> Response:
-    direction: Literal["up", "down"]
-    match dict(body.fields).get("direction"):
-        case "up":
-            direction = "up"
-        case "down":
-            direction = "down"
-        case _:
-            raise InvalidInput()
+    form, _ = validate(MoveCriterionForm, form_values(body), t)
+    if form is None:
+        raise InvalidInput()
     campaign = rubric.current_campaign(session)
     rubric.move_criterion(
-        session, campaign=campaign, criterion_id=criterion_id, direction=direction, actor=account
+        session,
+        campaign=campaign,
+        criterion_id=criterion_id,
+        direction=form.direction,
+        actor=account,
     )
     session.commit()
     return RedirectResponse("/staff/criteria", status_code=303)

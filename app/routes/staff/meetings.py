@@ -2,17 +2,16 @@
 
 The aggregated results of a meeting and its decision live in app/routes/staff/results.py."""
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidInput
-from app.forms.errors import FormErrors, collect
-from app.forms.text import blank_to_none
-from app.i18n import N_, Translator
+from app.forms.base import validate
+from app.forms.errors import FormErrors
+from app.forms.judging import ScopeForm, validate_meeting, validate_meeting_date
+from app.i18n import Translator
 from app.models import Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import meetings, panel
@@ -24,28 +23,10 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
-
-DATE_MESSAGE = N_("Enter a date such as 2026-12-31.")
-
-
-class MeetingForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    number: Annotated[int, BeforeValidator(blank_to_none)] = Field(ge=1, le=999)
-    held_on: Annotated[date, BeforeValidator(blank_to_none)]
-    source_meeting_id: Annotated[int | None, BeforeValidator(blank_to_none)] = None
-
-
-def _date_field(value: str, t: Translator, errors: FormErrors, name: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors.add(name, t(DATE_MESSAGE) if value.strip() else t("This field is required."))
-        return None
 
 
 def _index(
@@ -95,28 +76,16 @@ def create_meeting(
     account: CurrentAccount,
 ) -> Response:
     campaign = rubric.current_campaign(session)
-    fields = {name: value for name, value in body.fields if name not in ("csrf_token", "themes")}
-    theme_values = [value for name, value in body.fields if name == "themes"]
-    values: dict[str, Any] = {**fields, "themes": theme_values}
-    errors = FormErrors()
-    form = None
-    try:
-        form = MeetingForm.model_validate(fields)
-    except ValidationError as error:
-        collect(error, t, errors)
-    if "held_on" in errors.fields:
-        typed = fields.get("held_on", "").strip()
-        errors.fields["held_on"] = t(DATE_MESSAGE) if typed else t("This field is required.")
-    if not all(value.isdigit() for value in theme_values):
-        errors.add("themes", t("Choose one of the options."))
-    if form is not None and not errors:
+    values = {**form_values(body), **form_lists(body, "themes")}
+    form, errors = validate_meeting(values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
         try:
             meeting = meetings.create_meeting(
                 session,
                 campaign=campaign,
                 number=form.number,
                 held_on=form.held_on,
-                theme_ids=[int(value) for value in theme_values],
+                theme_ids=form.themes,
                 source_meeting_id=form.source_meeting_id,
                 actor=account,
             )
@@ -165,18 +134,22 @@ def meeting_page(
     return _detail(request, templates, session, meeting_id)
 
 
-def _finalist_id(fields: dict[str, str]) -> int:
-    value = fields.get("finalist_id", "")
-    if not value.isdigit():
+def _scope_finalist(body: VerifiedForm, t: Translator) -> int:
+    form, _ = validate(ScopeForm, form_values(body), t)
+    if form is None:
         raise InvalidInput()
-    return int(value)
+    return form.finalist_id
 
 
 @router.post("/meetings/{meeting_id}/scope/add")
 def add_to_scope(
-    meeting_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    meeting_id: PathId,
+    body: VerifiedForm,
+    session: SessionDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
 ) -> Response:
-    finalist_id = _finalist_id(dict(body.fields))
+    finalist_id = _scope_finalist(body, t)
     meetings.add_to_scope(session, meeting_id=meeting_id, finalist_id=finalist_id, actor=account)
     session.commit()
     return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
@@ -184,9 +157,13 @@ def add_to_scope(
 
 @router.post("/meetings/{meeting_id}/scope/remove")
 def remove_from_scope(
-    meeting_id: PathId, body: VerifiedForm, session: SessionDep, account: CurrentAccount
+    meeting_id: PathId,
+    body: VerifiedForm,
+    session: SessionDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
 ) -> Response:
-    finalist_id = _finalist_id(dict(body.fields))
+    finalist_id = _scope_finalist(body, t)
     meetings.remove_from_scope(
         session, meeting_id=meeting_id, finalist_id=finalist_id, actor=account
     )
@@ -204,14 +181,13 @@ def change_date(
     t: TranslatorDep,
     account: CurrentAccount,
 ) -> Response:
-    values = dict(body.fields)
-    errors = FormErrors()
-    held_on = _date_field(values.get("held_on", ""), t, errors, "held_on")
-    if held_on is None:
+    values = form_values(body)
+    form, errors = validate_meeting_date(values, t, bad_encoding=body.bad_encoding)
+    if form is None:
         return _detail(
             request, templates, session, meeting_id, values=values, errors=errors, status_code=422
         )
-    meetings.change_date(session, meeting_id=meeting_id, held_on=held_on, actor=account)
+    meetings.change_date(session, meeting_id=meeting_id, held_on=form.held_on, actor=account)
     session.commit()
     return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
 
@@ -257,7 +233,7 @@ def reopen_meeting(
     t: TranslatorDep,
     account: CurrentAccount,
 ) -> Response:
-    values = {name: value for name, value in body.fields if name != "csrf_token"}
+    values = form_values(body)
     try:
         meetings.reopen_meeting(
             session,

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from app.errors import NotFound
+from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.filters import NominationFilter
-from app.forms.screening import validate_decision, validate_note
+from app.forms.screening import DecisionForm, NoteForm
 from app.i18n import N_
 from app.models import MEXICAN_STATES, utcnow
 from app.services.files import FileStore
@@ -22,7 +23,7 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
@@ -90,10 +91,6 @@ def show_nomination(
     return _detail_page(request, templates, detail)
 
 
-def _fields(body: VerifiedForm) -> dict[str, str]:
-    return {name: value for name, value in body.fields if name != "csrf_token"}
-
-
 @router.post("/nominations/{nomination_id}/status")
 def decide(
     request: Request,
@@ -104,8 +101,8 @@ def decide(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = validate_decision(values, t)
+    values = form_values(body)
+    form, errors = validate(DecisionForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
             screening.decide(
@@ -136,8 +133,8 @@ def add_note(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = validate_note(values, t)
+    values = form_values(body)
+    form, errors = validate(NoteForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         detail = screening.get_nomination_detail(session, nomination_id=nomination_id)
         return _detail_page(

@@ -1,20 +1,24 @@
 """/staff/judges: the panel of judges per theme, invitations, and the register of conflicts of
 interest (/staff/judges/conflicts)."""
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import Conflict, InvalidInput
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Email, Line, Text
-from app.i18n import Translator
+from app.forms.base import validate
+from app.forms.errors import FormErrors
+from app.forms.judging import (
+    JudgeThemesForm,
+    validate_assignment,
+    validate_judge_invite,
+    validate_staff_conflict,
+)
+from app.i18n import N_
 from app.models import Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import conflicts, panel
-from app.web.body import FormBody
 from app.web.deps import (
     CurrentAccount,
     PathId,
@@ -23,43 +27,10 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
-
-
-class InviteForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: Line = Field(min_length=1, max_length=200)
-    email: Email = Field(max_length=254)
-    locale: Literal["es", "en"]
-
-
-class StaffConflictForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    judge_id: int
-    finalist_id: int
-    description: Text = Field(min_length=1, max_length=conflicts.MAX_DESCRIPTION)
-
-
-def _fields(body: FormBody) -> dict[str, str]:
-    """The single-valued fields of a form, without its CSRF token and the `themes` list."""
-    return {name: value for name, value in body.fields if name not in ("csrf_token", "themes")}
-
-
-def _theme_ids(body: FormBody, t: Translator, errors: FormErrors, field: str) -> list[int]:
-    ids = []
-    for name, value in body.fields:
-        if name != "themes":
-            continue
-        if not value.isdigit():
-            errors.add(field, t("Choose one of the options."))
-            return []
-        ids.append(int(value))
-    return ids
 
 
 def _panel_page(
@@ -112,25 +83,16 @@ def invite_judge(
     account: CurrentAccount,
 ) -> Response:
     campaign = rubric.current_campaign(session)
-    errors = FormErrors()
-    values: dict[str, Any] = _fields(body)
-    theme_ids = _theme_ids(body, t, errors, "themes")
-    values["themes"] = [str(i) for i in theme_ids]
-    if not theme_ids:
-        errors.add("themes", t("Choose at least one theme."))
-    form = None
-    try:
-        form = InviteForm.model_validate(_fields(body))
-    except ValidationError as error:
-        collect(error, t, errors)
-    if form is not None and not errors:
+    values = {**form_values(body), **form_lists(body, "themes")}
+    form, errors = validate_judge_invite(values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
         try:
             invitation = panel.invite_judge(
                 session,
                 campaign=campaign,
                 name=form.name,
                 email=form.email,
-                theme_ids=theme_ids,
+                theme_ids=form.themes,
                 locale=form.locale,
                 actor=account,
                 base_url=settings.base_url,
@@ -165,24 +127,15 @@ def assign_judge(
 ) -> Response:
     """Puts an existing judge account on the panel of the chosen themes."""
     campaign = rubric.current_campaign(session)
-    errors = FormErrors()
-    values: dict[str, Any] = _fields(body)
-    theme_ids = _theme_ids(body, t, errors, "assign_themes")
-    values["themes"] = [str(i) for i in theme_ids]
-    judge_id = values.get("judge_id", "")
-    if set(_fields(body)) - {"judge_id"}:
-        errors.general.append(t("The form sent too many fields."))
-    if not judge_id.isdigit():
-        errors.add("judge_id", t("Choose one of the options."))
-    if not theme_ids:
-        errors.add("assign_themes", t("Choose at least one theme."))
-    if not errors:
+    values = {**form_values(body), **form_lists(body, "themes")}
+    form, errors = validate_assignment(values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
         try:
             panel.set_judge_themes(
                 session,
                 campaign=campaign,
-                judge_id=int(judge_id),
-                theme_ids=theme_ids,
+                judge_id=form.judge_id,
+                theme_ids=form.themes,
                 actor=account,
             )
         except InvalidInput as error:
@@ -211,12 +164,11 @@ def set_judge_themes(
 ) -> Response:
     """Changes a panel member's themes; with none ticked, the judge leaves the panel."""
     campaign = rubric.current_campaign(session)
-    errors = FormErrors()
-    theme_ids = _theme_ids(body, t, errors, "themes")
-    if errors:
-        raise InvalidInput(errors.fields["themes"])
+    form, _ = validate(JudgeThemesForm, form_lists(body, "themes"), t)
+    if form is None:
+        raise InvalidInput(N_("Choose one of the options."))
     panel.set_judge_themes(
-        session, campaign=campaign, judge_id=judge_id, theme_ids=theme_ids, actor=account
+        session, campaign=campaign, judge_id=judge_id, theme_ids=form.themes, actor=account
     )
     session.commit()
     return RedirectResponse("/staff/judges", status_code=303)
@@ -265,17 +217,9 @@ def record_conflict(
 ) -> Response:
     """Staff record a conflict for a judge and a finalist; the judge cannot remove it."""
     campaign = rubric.current_campaign(session)
-    values = {name: value for name, value in body.fields if name != "csrf_token"}
-    errors = FormErrors()
-    form = None
-    try:
-        form = StaffConflictForm.model_validate(values)
-    except ValidationError as error:
-        collect(error, t, errors)
-    for name in ("judge_id", "finalist_id"):
-        if name in errors.fields:
-            errors.fields[name] = t("Choose one of the options.")
-    if form is None or errors:
+    values = form_values(body)
+    form, errors = validate_staff_conflict(values, t, bad_encoding=body.bad_encoding)
+    if form is None:
         return _register_page(
             request, templates, session, campaign, values=values, errors=errors, status_code=422
         )

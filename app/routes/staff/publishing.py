@@ -2,22 +2,20 @@
 from a preview of the public page: announcing the finalists and publishing the results (a
 first revision, or a correction with its reason)."""
 
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidInput
-from app.forms.errors import FormErrors, collect
-from app.forms.text import Line, Text
-from app.i18n import Translator
+from app.forms.base import validate
+from app.forms.errors import FormErrors
+from app.forms.results import PreviewedForm, RevisionForm, WinnersForm
 from app.models import utcnow
 from app.services.campaigns import campaigns
 from app.services.files import FileStore
 from app.services.results import public, revisions, shared, winners
 from app.services.results.shared import FieldInvalid
-from app.web.body import FormBody
 from app.web.deps import (
     CurrentAccount,
     PathId,
@@ -26,61 +24,12 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
 
 DONE_KEYS = {"confirmed", "announced", "prepared", "published", "discarded"}
-
-
-class WinnersForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    winner: list[int] = Field(default_factory=list, max_length=50)
-    rationale: Text = Field("", max_length=5000)
-
-
-class RevisionForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Text = Field("", max_length=2000)
-
-
-class PreviewedForm(BaseModel):
-    """An action taken from a preview names what the preview showed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    previewed: Line = Field("", max_length=64)
-    # Why the finalists are announced while the call is still open (ensure_call_closed).
-    override_reason: Text = Field("", max_length=2000)
-
-
-def _values(body: FormBody, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, value in body.fields:
-        if name == "csrf_token":
-            continue
-        if name in lists:
-            values.setdefault(name, []).append(value)
-        else:
-            values[name] = value
-    return values
-
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def _parse(
-    model: type[Model], values: dict[str, Any], t: Translator
-) -> tuple[Model | None, FormErrors]:
-    errors = FormErrors()
-    try:
-        return model.model_validate(values), errors
-    except ValidationError as error:
-        collect(error, t, errors)
-        return None, errors
 
 
 def _done(request: Request) -> str:
@@ -169,8 +118,8 @@ def confirm_winners(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _values(body, lists=frozenset({"winner"}))
-    form, errors = _parse(WinnersForm, values, t)
+    values = {**form_values(body), **form_lists(body, "winner")}
+    form, errors = validate(WinnersForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _winners_page(
             request,
@@ -254,8 +203,8 @@ def announce_finalists(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _values(body)
-    form, errors = _parse(PreviewedForm, values, t)
+    values = form_values(body)
+    form, errors = validate(PreviewedForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         if "previewed" in errors.fields or errors.general:
             raise InvalidInput()
@@ -295,8 +244,8 @@ def prepare_revision(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    values = _values(body)
-    form, errors = _parse(RevisionForm, values, t)
+    values = form_values(body)
+    form, errors = validate(RevisionForm, values, t, bad_encoding=body.bad_encoding)
     if form is None:
         return _overview_page(
             request, session, templates, values=values, errors=errors, status_code=422
@@ -340,7 +289,7 @@ def publish_revision(
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
-    form, _errors = _parse(PreviewedForm, _values(body), t)
+    form, _ = validate(PreviewedForm, form_values(body), t)
     if form is None:
         raise InvalidInput()
     campaign = shared.current_campaign(session)

@@ -2,26 +2,22 @@
 meeting's decision (who advances, who is proposed as winner, the minutes); and, for audit, a
 closed meeting's raw score sheets (/staff/meetings/{id}/sheets.csv and .xlsx)."""
 
-from collections import Counter
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.db import session_scope
 from app.forms.errors import FormErrors
+from app.forms.judging import parse_decision
 from app.i18n import TIMEZONE, Translator
 from app.models import utcnow
 from app.services.judging import aggregation, method, sheet_export
 from app.services.judging.aggregation import MeetingResults
 from app.services.nominations.exports import ExportFormat
-from app.web.body import FormBody
 from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_items
 from app.web.templating import NO_STORE, Templates
 
 router = APIRouter()
-
-DECISION_FIELDS = ("advanced", "proposed_winner", "minutes")
 
 
 def number(value: float | None, places: int = 2) -> str:
@@ -137,34 +133,6 @@ def sheets_xlsx(
     return _sheets_download(request, meeting_id, session, account, t, ExportFormat.xlsx)
 
 
-def _parse_decision(
-    body: FormBody, t: Translator
-) -> tuple[set[int], set[int], str, dict[str, object], FormErrors]:
-    errors = FormErrors()
-    ids: dict[str, set[int]] = {"advanced": set(), "proposed_winner": set()}
-    minutes = ""
-    for name in body.bad_encoding:
-        errors.add(name, t("This field contains characters that are not valid text."))
-    if Counter(name for name, _ in body.fields)["minutes"] > 1:
-        errors.general.append(t("The field %(name)s was sent more than once.", name="minutes"))
-    for name, value in body.fields:
-        if name == "csrf_token":
-            continue
-        if name == "minutes":
-            minutes = value
-        elif name in ids:
-            if value.isascii() and value.isdigit() and len(value) <= 9:
-                ids[name].add(int(value))
-            else:
-                errors.add("decision", t("Choose only finalists of this meeting."))
-        else:
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=name)
-            )
-    typed: dict[str, object] = {**ids, "minutes": minutes}
-    return ids["advanced"], ids["proposed_winner"], minutes, typed, errors
-
-
 @router.post("/meetings/{meeting_id}/results")
 def record_decision(
     request: Request,
@@ -175,16 +143,16 @@ def record_decision(
     t: TranslatorDep,
     account: CurrentAccount,
 ) -> Response:
-    advanced, proposed, minutes, typed, errors = _parse_decision(body, t)
+    form, errors = parse_decision(form_items(body), t, bad_encoding=body.bad_encoding)
     if not errors:
         try:
             aggregation.record_decision(
                 session,
                 meeting_id=meeting_id,
                 actor=account,
-                advanced=advanced,
-                proposed_winners=proposed,
-                minutes=minutes,
+                advanced=form.advanced,
+                proposed_winners=form.proposed_winners,
+                minutes=form.minutes,
             )
         except aggregation.DecisionInvalid as invalid:
             for name, (message, params) in invalid.fields.items():
@@ -192,6 +160,11 @@ def record_decision(
     if errors:
         session.rollback()
         results = aggregation.meeting_results(session, meeting_id=meeting_id)
+        typed: dict[str, object] = {
+            "advanced": form.advanced,
+            "proposed_winner": form.proposed_winners,
+            "minutes": form.minutes,
+        }
         return _page(request, templates, results, values=typed, errors=errors, status_code=422)
     session.commit()
     return RedirectResponse(f"/staff/meetings/{meeting_id}/results?saved=1", status_code=303)

@@ -5,7 +5,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.errors import Conflict
-from app.forms.accounts import InviteForm, RoleForm, validate_form
+from app.forms.accounts import InviteForm, RoleForm
+from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
 from app.models import Account, Role, utcnow
@@ -19,7 +20,7 @@ from app.web.deps import (
     TranslatorDep,
     require_role,
 )
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates
 
 router = APIRouter(dependencies=[Depends(require_role(Role.admin))])
@@ -61,10 +62,6 @@ def _page(
     )
 
 
-def _fields(body: VerifiedForm) -> dict[str, str]:
-    return {name: value for name, value in body.fields if name != "csrf_token"}
-
-
 @router.get("/users")
 def list_users(
     request: Request, session: SessionDep, templates: TemplatesDep, t: TranslatorDep
@@ -82,8 +79,8 @@ def invite(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    values = _fields(body)
-    form, errors = validate_form(InviteForm, values, t)
+    values = form_values(body)
+    form, errors = validate(InviteForm, values, t, bad_encoding=body.bad_encoding)
     if form is not None:
         try:
             accounts.invite_account(
@@ -115,7 +112,7 @@ def change_role(
     templates: TemplatesDep,
     t: TranslatorDep,
 ) -> Response:
-    form, errors = validate_form(RoleForm, _fields(body), t)
+    form, errors = validate(RoleForm, form_values(body), t)
     if form is None:
         errors = FormErrors(general=[t("Choose one of the roles.")])
         return _page(request, templates, session, t, errors=errors, status_code=422)

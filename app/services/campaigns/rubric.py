@@ -11,6 +11,7 @@ from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidInput, NotFound
+from app.forms.campaigns import MAX_WEIGHT, SCALE_BOUNDS
 from app.i18n import N_
 from app.models import Account, Campaign, Criterion, Score
 from app.services import audit
@@ -20,9 +21,6 @@ FROZEN_MESSAGE = N_(
     "The rubric is frozen: judges have already given scores with it, so its criteria can no"
     " longer change."
 )
-# Bounds of what a rubric may hold; a form refuses anything outside them before it gets here.
-MAX_WEIGHT = 100.0
-SCALE_BOUNDS = (0, 100)
 
 
 def current_campaign(session: Session) -> Campaign:

@@ -14,6 +14,7 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput, NotFound, PermissionDenied
+from app.forms.judging import MAX_DESCRIPTION
 from app.i18n import N_
 from app.models import (
     Account,
@@ -26,7 +27,6 @@ from app.models import (
 )
 from app.services import audit
 
-MAX_DESCRIPTION = 2000
 STAFF_RECORDED_MESSAGE = N_(
     "The campaign team recorded this conflict of interest; only they can change it. Write to"
     " them if it is wrong."

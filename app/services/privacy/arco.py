@@ -23,6 +23,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, delete, select, update
 
 from app.errors import NotFound
+from app.forms.privacy import DataFormat
 from app.i18n import N_, TIMEZONE
 from app.models import (
     Account,
@@ -49,11 +50,6 @@ ANONYMISED_FIELDS = (
 # The nomination fields that mention other people and might hold this person's address.
 CONTACT_FIELDS = ("nominee_contact", "reference1_contact", "reference2_contact")
 PLACEHOLDER_DOMAIN = "invalid"
-
-
-class DataFormat(StrEnum):
-    json = "json"
-    csv = "csv"
 
 
 def fold_email(value: str) -> str:
