@@ -94,6 +94,26 @@ def test_nomination_repeated_after_the_theme_closed_still_gets_its_receipt(
     assert count(session, Nomination) == 1
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{"nominee_name": ""}, {"website": "http://spam.example"}],
+    ids=["invalid", "honeypot"],
+)
+def test_nomination_repeat_refused_on_its_own_still_gets_the_stored_receipt(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme], changes: dict[str, str]
+) -> None:
+    token = form_token(client, "youth")
+    first = post_nomination(client, token=token)
+
+    # The same form, arriving again altered (a browser extension, a proxy): the first copy
+    # was stored, so its receipt is the answer, and nothing more is stored.
+    again = post_nomination(client, data=nomination_data(**changes), token=token)
+
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert count(session, Nomination) == 1
+
+
 def test_nomination_second_form_is_a_second_nomination(
     client: TestClient, session: Session, themes: tuple[Theme, Theme]
 ) -> None:

@@ -53,12 +53,6 @@ class NominationForm(InputForm):
     sensitive_consent: Checkbox = False
 
 
-FIELDS = tuple(NominationForm.model_fields)
-# Fields that are not the nomination itself: the CSRF token and the honeypot.
-CONTROL_FIELDS = ("csrf_token", "website")
-HONEYPOT = "website"
-
-
 def validate_nomination(
     data: dict[str, str],
     t: Translator,

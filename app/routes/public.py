@@ -1,33 +1,28 @@
-from collections import Counter
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.db import end_reads, single_read
-from app.errors import PermissionDenied, TooManyRequests
+from app.db import single_read
 from app.forms.errors import FormErrors
-from app.forms.nomination import CONTROL_FIELDS, HONEYPOT, validate_nomination
+from app.forms.nomination import validate_nomination
 from app.i18n import N_, Translator
 from app.models import MEXICAN_STATES, Theme, utcnow
-from app.services import throttle
 from app.services.campaigns import campaigns
 from app.services.campaigns.campaigns import ThemeView
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 from app.services.nominations import intake
-from app.web import csrf
 from app.web.background import screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import SessionDep, get_settings, get_templates, open_session
-from app.web.form_body import BodyRefused, upload_form_body
+from app.web.form_body import upload_form_body
 from app.web.pagecache import PageCache, public_page
+from app.web.public_form import PublicForm, PublicFormGuard, Stored
 from app.web.templating import NO_STORE, Templates, translator
 
 router = APIRouter()
@@ -153,6 +148,22 @@ def _detached_theme(session: Session, slug: str) -> Theme | None:
     return theme
 
 
+NOMINATION = PublicForm(
+    receipt="/nominations/{}",
+    automated=N_(
+        "This nomination looks automated and was not accepted. If you are a person,"
+        " please reload the form and send it again."
+    ),
+    throttled=intake.THROTTLED,
+    limits=lambda settings, client: [
+        intake.rate_limit(
+            key=settings.signing_key, client=client, per_hour=settings.nomination_rate_limit
+        )
+    ],
+    find_stored=intake.find_by_submission_key,
+)
+
+
 def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
     settings = get_settings(request)
     templates = get_templates(request)
@@ -160,87 +171,40 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
     # Reads first, without SQLite's write lock; the service takes it only to insert.
     with open_session(request) as session:
         now = utcnow()
-        values = {name: value for name, value in body.fields if name != "csrf_token"}
-        try:
-            token = csrf.check_token(
-                settings.signing_key,
-                cookie=request.state.csrf_cookie_sent,
-                form=f"nominate:{slug}",
-                token=next((v for k, v in body.fields if k == "csrf_token"), None),
-                now=now,
-                max_age=timedelta(hours=settings.form_max_age_hours),
-            )
-        except csrf.CsrfError as error:
-            if error.reason != "expired":
-                raise PermissionDenied(
-                    N_(
-                        "This form could not be verified. Make sure your browser accepts cookies,"
-                        " reload the form and send it again."
-                    )
-                ) from error
-            # What they typed is not lost: the form comes back filled in, with a fresh token.
-            view = campaigns.get_theme(session, slug=slug, now=now)
-            expired = t("This form was open for too long. Check it and send it again.")
-            errors = FormErrors(general=[expired])
+        guard = PublicFormGuard(
+            request,
+            session,
+            body,
+            NOMINATION,
+            csrf_form=f"nominate:{slug}",
+            now=now,
+        )
+        view: ThemeView | None = None
+
+        def page(errors: FormErrors, status_code: int) -> Response:
+            # Before the token is verified, the theme is not known yet (an expired form).
+            shown = view or campaigns.get_theme(session, slug=slug, now=now)
             return _form_page(
-                request, templates, view, values=values, errors=errors, status_code=403
+                request,
+                templates,
+                shown,
+                values=guard.values,
+                errors=errors,
+                status_code=status_code,
             )
 
-        def stored_already() -> Response | None:
-            """The receipt, for a repeated POST (double click, retry, back button) of a form
-            already stored: asked before any refusal, so that a repeat arriving after the theme
-            closed, or past the rate limit, still gets it. A repeat that passes every check
-            gets it from the unique submission key, at the insert below, without this query."""
-            reference = intake.find_by_submission_key(session, token.nonce)
-            if reference is None:
-                return None
-            return RedirectResponse(f"/nominations/{reference}", status_code=303)
-
+        if refused := guard.verify(page):
+            return refused
         page_cache: PageCache = request.app.state.page_cache
         theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
         view = campaigns.theme_view(theme, now=now)
-        if not view.is_open:
-            return stored_already() or _form_page(request, templates, view, status_code=403)
-        if values.get(HONEYPOT):
-            if repeat := stored_already():
-                return repeat
-            raise BodyRefused(
-                400,
-                N_(
-                    "This nomination looks automated and was not accepted. If you are a person,"
-                    " please reload the form and send it again."
-                ),
-            )
-        if now - token.issued_at < timedelta(seconds=settings.form_min_seconds):
-            too_fast = t("That was very fast. Please check the form and send it again.")
-            errors = FormErrors(general=[too_fast])
-            return stored_already() or _form_page(
-                request, templates, view, values=values, errors=errors, status_code=422
-            )
-        client = request.client.host if request.client else "unknown"
-        limits = [
-            intake.rate_limit(
-                key=settings.signing_key, client=client, per_hour=settings.nomination_rate_limit
-            )
-        ]
-        try:
-            throttle.check(session, limits=limits, now=now, message=intake.THROTTLED)
-        except TooManyRequests:
-            if repeat := stored_already():
-                return repeat
-            raise
+        if refused := guard.screen(is_open=view.is_open, page=page):
+            return refused
 
-        # The checks and the files below run outside SQLite's write lock (app.db.end_reads).
-        end_reads(session)
-
-        errors = FormErrors()
-        for name, times in Counter(name for name, _ in body.fields).items():
-            if times > 1:
-                errors.general.append(t("The field %(name)s was sent more than once.", name=name))
+        errors = FormErrors(general=guard.repeated_fields())
         clean_files = _clean_files(body, settings, t, errors)
-        data = {name: value for name, value in values.items() if name not in CONTROL_FIELDS}
         form, field_errors = validate_nomination(
-            data,
+            guard.fields,
             t,
             max_age=view.theme.max_age,
             theme_name=t.pick(view.theme.name_es, view.theme.name_en),
@@ -250,40 +214,31 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         errors.fields = {**field_errors.fields, **errors.fields}
         errors.general += field_errors.general
         if errors or form is None:
-            return stored_already() or _form_page(
-                request, templates, view, values=values, errors=errors, status_code=422
-            )
+            return guard.invalid(page, errors)
 
         store = FileStore(settings.files_dir)
+
         engine = request.app.state.engine
+
+        def insert(submission_key: str) -> Stored:
+            nomination = intake.submit_nomination(
+                session,
+                theme=view,
+                form=form,
+                files=clean_files,
+                store=store,
+                submission_key=submission_key,
+                locale=t.locale,
+                now=now,
+                base_url=settings.base_url,
+            )
+            assert nomination.id is not None
+            # Screened against the sanction registries once the receipt is on its way (issue 14).
+            screening = BackgroundTask(screen_new_nomination, engine, settings, nomination.id)
+            return Stored(nomination.reference, background=screening)
+
         with intake.files_kept_only_if_referenced(engine, store, clean_files):
-            try:
-                nomination = intake.submit_nomination(
-                    session,
-                    theme=view,
-                    form=form,
-                    files=clean_files,
-                    store=store,
-                    submission_key=token.nonce,
-                    locale=t.locale,
-                    now=now,
-                    base_url=settings.base_url,
-                )
-                throttle.record_hits(session, limits=limits, now=now)
-                session.commit()
-            except IntegrityError:
-                # The same form arrived twice at once and the other request stored it first.
-                session.rollback()
-                stored = intake.find_by_submission_key(session, token.nonce)
-                if stored is None:
-                    raise
-                return RedirectResponse(f"/nominations/{stored}", status_code=303)
-        # Screened against the sanction registries once the receipt is on its way (issue 14).
-        assert nomination.id is not None
-        screening = BackgroundTask(screen_new_nomination, engine, settings, nomination.id)
-        return RedirectResponse(
-            f"/nominations/{nomination.reference}", status_code=303, background=screening
-        )
+            return guard.store(insert)
 
 
 @router.get("/nominations/{reference}")
