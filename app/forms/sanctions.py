@@ -2,13 +2,16 @@
 decision on a possible match, a candidate's identifiers, the queue's filters."""
 
 import re
+from collections.abc import Collection, Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from app.forms.base import InputForm, QueryFilter
+from app.forms.base import InputForm, QueryFilter, validate
+from app.forms.errors import FormErrors
 from app.forms.text import Line, Text, normalise, single_line
+from app.i18n import Translator
 from app.models import ListFormat, MatchStatus
 
 _CURP = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d$")
@@ -65,6 +68,15 @@ class ConfirmMatchForm(InputForm):
 class DismissMatchForm(InputForm):
     note: Text = Field(min_length=1, max_length=5000)
     back: Literal["queue", "candidate", "match"] = "queue"
+
+
+def validate_dismissal(
+    values: Mapping[str, str], t: Translator, *, bad_encoding: Collection[str] = ()
+) -> tuple[DismissMatchForm | None, FormErrors]:
+    form, errors = validate(DismissMatchForm, values, t, bad_encoding=bad_encoding)
+    if "note" in errors.fields and not values.get("note", "").strip():
+        errors.fields["note"] = t("Say why this entry is another person.")
+    return form, errors
 
 
 class IdentityForm(InputForm):

@@ -12,10 +12,10 @@ from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.sanctions import (
     ConfirmMatchForm,
-    DismissMatchForm,
     IdentityForm,
     ImportListForm,
     MatchFilter,
+    validate_dismissal,
 )
 from app.models import MatchStatus, utcnow
 from app.services.candidates.sanctions import adjudication, overview
@@ -227,10 +227,8 @@ def dismiss_match(
     t: TranslatorDep,
 ) -> Response:
     values = form_values(body)
-    form, errors = validate(DismissMatchForm, values, t, bad_encoding=body.bad_encoding)
+    form, errors = validate_dismissal(values, t, bad_encoding=body.bad_encoding)
     if form is None:
-        if "note" in errors.fields and not values.get("note", "").strip():
-            errors.fields["note"] = t("Say why this entry is another person.")
         return _match_page(
             request, templates, session, match_id, values=values, errors=errors, status_code=422
         )
