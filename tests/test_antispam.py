@@ -48,6 +48,22 @@ def test_rate_limit_refuses_the_third_nomination_in_an_hour_with_429(
     assert nominations(session) == 2
 
 
+def test_rate_limit_answer_shows_the_form_again_with_everything_typed(
+    limited: TestClient, session: Session
+) -> None:
+    post_nomination(limited)
+    post_nomination(limited)
+
+    third = post_nomination(limited)
+
+    assert third.status_code == 429
+    assert "María Fernanda López Ruiz" in third.text  # what they typed is kept
+    assert "Denunció un desvío de fondos" in third.text
+    assert 'name="csrf_token"' in third.text  # and can be sent again once the wait is over
+    assert "Enviaste muchas nominaciones" in third.text
+    assert nominations(session) == 2
+
+
 def test_rate_limit_holds_across_app_processes(
     settings: Settings, limited: TestClient, session: Session
 ) -> None:

@@ -159,10 +159,13 @@ class PublicFormGuard:
             throttle.check(
                 self.session, limits=self.limits, now=self.now, message=self.form.throttled
             )
-        except TooManyRequests:
+        except TooManyRequests as error:
             if repeat := self.stored_already():
                 return repeat
-            raise
+            # The form again, with everything typed, to send once the wait is over (429).
+            response = page(FormErrors(general=[self.t(error.message, **error.params)]), 429)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         end_reads(self.session)
         return None
 
