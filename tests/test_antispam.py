@@ -1,7 +1,9 @@
 """Anti-spam without third parties: honeypot (in test_nominate), fill time and a rate limit kept
 in the database, so every process of the portal sees the same count."""
 
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,8 +11,15 @@ from sqlmodel import Session, func, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Nomination, RateLimitHit
-from tests.factories import form_token, make_open_campaign, post_nomination
+from app.models import Nomination, RateLimitHit, utcnow
+from app.web.csrf import COOKIE_NAME, issue_token
+from tests.factories import (
+    csrf_token_from,
+    form_token,
+    make_open_campaign,
+    nomination_data,
+    post_nomination,
+)
 
 
 def client_with(settings: Settings, **changes: object) -> TestClient:
@@ -129,3 +138,43 @@ def test_form_token_expired_form_comes_back_filled(
     assert "María Fernanda López Ruiz" in response.text
     assert 'name="csrf_token"' in response.text
     assert nominations(session) == 0
+
+
+def test_a_corrected_form_sent_quickly_after_an_error_is_not_too_fast(
+    settings: Settings, campaign: None, session: Session
+) -> None:
+    with client_with(settings, form_min_seconds=60) as client:
+        client.get("/nominate/youth")
+        # The form was first shown two minutes ago; it comes back with an error...
+        shown = utcnow() - timedelta(minutes=2)
+        token = issue_token(
+            settings.signing_key,
+            cookie=client.cookies[COOKIE_NAME],
+            form="nominate:youth",
+            now=shown,
+        )
+        refused = post_nomination(client, data=nomination_data(nominee_name=""), token=token)
+        assert refused.status_code == 422
+        # ... and the corrected form is sent again at once.
+        corrected = nomination_data(form_origin=hidden_value(refused.text, "form_origin"))
+        response = post_nomination(client, data=corrected, token=csrf_token_from(refused))
+
+    assert response.status_code == 303
+    assert nominations(session) == 1
+
+
+def test_a_forged_form_origin_does_not_shorten_the_minimum_time(
+    settings: Settings, campaign: None, session: Session
+) -> None:
+    with client_with(settings, form_min_seconds=60) as client:
+        origin = f"abc.{int((utcnow() - timedelta(hours=1)).timestamp())}.forged"
+        response = post_nomination(client, data=nomination_data(form_origin=origin))
+
+    assert response.status_code == 422
+    assert nominations(session) == 0
+
+
+def hidden_value(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert match, f"the page has no {name}"
+    return match.group(1)

@@ -42,6 +42,41 @@ def issue_token(key: bytes, *, cookie: str, form: str, now: datetime) -> str:
     return f"{nonce}.{issued}.{_signature(key, form, cookie, nonce, issued)}"
 
 
+@dataclass(frozen=True)
+class FormOrigin:
+    """The first showing of a form that came back with errors, perhaps several times: its
+    first token's nonce (the form's own key across showings) and when it was issued."""
+
+    nonce: str
+    started_at: datetime
+
+
+def sign_origin(key: bytes, *, cookie: str, form: str, origin: FormOrigin) -> str:
+    started = str(int(origin.started_at.timestamp()))
+    signature = _signature(key, "origin", form, cookie, origin.nonce, started)
+    return f"{origin.nonce}.{started}.{signature}"
+
+
+def check_origin(
+    key: bytes, *, cookie: str | None, form: str, value: str | None, now: datetime
+) -> FormOrigin | None:
+    """The origin a re-shown form carries, if its signature holds (None otherwise: a forged or
+    missing one counts for nothing, and the form's own token stands for its origin)."""
+    if not cookie or not value or not value.isascii() or len(value) > 200:
+        return None
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    nonce, started, signature = parts
+    expected = _signature(key, "origin", form, cookie, nonce, started)
+    if not hmac.compare_digest(signature, expected):
+        return None
+    started_at = datetime.fromtimestamp(int(started), UTC)
+    if started_at - now > timedelta(minutes=5):
+        return None
+    return FormOrigin(nonce=nonce, started_at=started_at)
+
+
 def check_token(
     key: bytes,
     *,

@@ -4,7 +4,8 @@ what makes a repeated submission store one row.
 
 A submission passes, in order: its signed form token (bound to the browser's CSRF cookie, and
 expiring: an expired form comes back filled in), the form being open, the honeypot left empty,
-the least time a person takes to fill the form, and the client's rate limit. A repeat of a form
+the least time a person takes to fill the form (from the first time it was shown: a form shown
+again with errors carries its signed origin on), and the client's rate limit. A repeat of a form
 already stored (a double click, a retry, the back button) gets that form's receipt instead of
 any refusal after the token's, so it gets it even after the form closed or past the rate
 limit. What passes is stored under the token's nonce, a unique submission key: of two copies
@@ -39,6 +40,9 @@ from app.web.templating import translator
 
 # The field a person never sees and so leaves empty; every anonymous form's template has it.
 HONEYPOT = "website"
+# The hidden field of a form shown again: its signed origin (csrf.FormOrigin), so the least
+# fill time counts from the first time the form was shown, not from its last showing.
+ORIGIN = "form_origin"
 
 # The form's page again, with what was typed: the errors to show and the status to answer.
 FormPage = Callable[[FormErrors, int], Response]
@@ -93,12 +97,15 @@ class PublicFormGuard:
         # What was typed, to show again (without the CSRF token).
         self.values = form_values(body)
         self.token: csrf.FormToken | None = None
+        self.origin: csrf.FormOrigin | None = None
         self.limits: Sequence[throttle.Limit] = ()
 
     @property
     def fields(self) -> dict[str, str]:
         """The form's own fields, to validate: what was typed but the honeypot."""
-        return {name: value for name, value in self.values.items() if name != HONEYPOT}
+        return {
+            name: value for name, value in self.values.items() if name not in (HONEYPOT, ORIGIN)
+        }
 
     @property
     def key(self) -> str:
@@ -110,10 +117,12 @@ class PublicFormGuard:
         """Checks the form token: a forged or cookie-less one is refused (403); an expired one
         brings the form back filled in (403), with a fresh token. None when it is good."""
         settings = self.settings
+        cookie = self.request.state.csrf_cookie_sent
+        sent_origin = self.values.pop(ORIGIN, None)
         try:
             self.token = csrf.check_token(
                 settings.signing_key,
-                cookie=self.request.state.csrf_cookie_sent,
+                cookie=cookie,
                 form=self.csrf_form,
                 token=next((v for k, v in self.body.fields if k == "csrf_token"), None),
                 now=self.now,
@@ -129,6 +138,14 @@ class PublicFormGuard:
                 ) from error
             expired = self.t("This form was open for too long. Check it and send it again.")
             return page(FormErrors(general=[expired]), 403)
+        key = settings.signing_key
+        self.origin = csrf.check_origin(
+            key, cookie=cookie, form=self.csrf_form, value=sent_origin, now=self.now
+        ) or csrf.FormOrigin(nonce=self.token.nonce, started_at=self.token.issued_at)
+        # Shown again, the form carries its origin on (the template's hidden ORIGIN field).
+        self.values[ORIGIN] = csrf.sign_origin(
+            key, cookie=cookie, form=self.csrf_form, origin=self.origin
+        )
         return None
 
     def stored_already(self) -> Response | None:
@@ -149,8 +166,8 @@ class PublicFormGuard:
             if repeat := self.stored_already():
                 return repeat
             raise BodyRefused(400, self.form.automated)
-        assert self.token is not None, "verify() first"
-        if self.now - self.token.issued_at < timedelta(seconds=self.settings.form_min_seconds):
+        assert self.origin is not None, "verify() first"
+        if self.now - self.origin.started_at < timedelta(seconds=self.settings.form_min_seconds):
             too_fast = self.t("That was very fast. Please check the form and send it again.")
             return self.stored_already() or page(FormErrors(general=[too_fast]), 422)
         client = self.request.client.host if self.request.client else "unknown"
