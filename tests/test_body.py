@@ -1,4 +1,5 @@
 import asyncio
+import json
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -604,3 +605,50 @@ def test_a_small_file_is_read_back_whole() -> None:
     assert isinstance(outcome, FormBody)
     assert outcome.files[0].data == outcome.files[0].data == b"\x89PNG small"
     outcome.close()
+
+
+def dropping_client() -> TestClient:
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            limits = {**LIMITS, "max_files": 3}
+            body = await read_form(request, **limits, drop_oversize_files=True)
+        except BodyError as error:
+            return JSONResponse({"code": error.code}, status_code=error.status)
+        try:
+            response = _echo(body)
+            dropped = [[d.field, d.filename, d.code] for d in body.dropped]
+            return JSONResponse({"echo": response.body.decode(), "dropped": dropped})
+        finally:
+            body.close()
+
+    return TestClient(Starlette(routes=[Route("/", endpoint, methods=["POST"])]))
+
+
+def test_multipart_file_over_the_limit_is_dropped_and_the_text_read_on() -> None:
+    body = multipart(
+        text_part("a", "antes"),
+        file_part("e", "small.png", b"x" * 10),
+        file_part("e", "big.png", b"x" * 101),
+        file_part("e", "after.png", b"x" * 10),
+        text_part("b", "después"),
+    )
+
+    response = post(dropping_client(), body)
+
+    assert response.status_code == 200
+    echo = json.loads(response.json()["echo"])
+    assert echo["fields"] == [["a", "antes"], ["b", "después"]]
+    assert echo["files"] == []  # no file is kept once one broke a limit
+    assert response.json()["dropped"] == [["e", "big.png", "file_too_large"]]
+
+
+def test_multipart_files_over_the_total_are_dropped_and_the_text_read_on() -> None:
+    body = multipart(
+        file_part("e", "a.png", b"x" * 100), file_part("e", "b.png", b"y" * 51), text_part("b", "z")
+    )
+
+    response = post(dropping_client(), body)
+
+    assert response.status_code == 200
+    assert json.loads(response.json()["echo"])["fields"] == [["b", "z"]]
+    assert response.json()["dropped"] == [["e", "b.png", "too_large"]]

@@ -149,6 +149,48 @@ def test_nomination_file_over_limit_is_refused_with_413(
     assert files_on_disk(settings) == []
 
 
+def test_nomination_file_over_limit_shows_the_form_again_as_typed(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    big = b"%PDF-1.4\n" + b"0" * settings.max_file_bytes + b"\n%%EOF\n"
+    story = "Una historia larga. " * 240  # a 4,800-character story
+    data = nomination_data(sensitive_consent="yes", achievement=story)
+    response = post_nomination(
+        client,
+        data=data,
+        files=[
+            ("evidence", ("oficio.pdf", PDF, "application/pdf")),
+            ("evidence", ("foto-del-telefono.pdf", big, "application/pdf")),
+        ],
+    )
+
+    assert response.status_code == 413
+    assert story.strip() in response.text
+    assert "Roberto Sánchez" in response.text
+    error = response.text.split('id="error-evidence"', 1)[1].split("</p>", 1)[0]
+    assert "foto-del-telefono.pdf" in error
+    assert "10 MB" in error
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
+def test_nomination_files_over_the_total_show_the_form_again_as_typed(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    nine_mb = b"%PDF-1.4\n" + b"0" * (9 * 1024 * 1024) + b"\n%%EOF\n"
+    files = [("evidence", (f"foto{i}.pdf", nine_mb, "application/pdf")) for i in range(3)]
+
+    response = post_nomination(client, data=nomination_data(sensitive_consent="yes"), files=files)
+
+    assert response.status_code == 413
+    assert "María Fernanda López Ruiz" in response.text
+    error = response.text.split('id="error-evidence"', 1)[1].split("</p>", 1)[0]
+    assert "foto2.pdf" in error
+    assert "25 MB" in error
+    assert nominations(session) == 0
+    assert files_on_disk(settings) == []
+
+
 def test_nomination_too_many_files_is_refused(
     client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
 ) -> None:

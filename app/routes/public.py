@@ -20,7 +20,7 @@ from app.services.nominations import intake
 from app.web.background import screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import SessionDep, get_settings, get_templates, open_session
-from app.web.form_body import upload_form_body
+from app.web.form_body import keeping_form_body
 from app.web.pagecache import PageCache, public_page
 from app.web.public_form import PublicForm, PublicFormGuard, Stored
 from app.web.templating import NO_STORE, Templates, translator
@@ -34,9 +34,14 @@ EVIDENCE_MESSAGES = {
     "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
     "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
 }
+DROPPED_MESSAGES = {
+    "file_too_large": N_("The file %(name)s is larger than %(mb)s MB."),
+    "too_large": N_("With the file %(name)s, the files add up to more than %(mb)s MB."),
+}
 
 
-NominationBody = Annotated[FormBody, Depends(upload_form_body)]
+# A file over a limit drops the files, not what was typed (issue 20).
+NominationBody = Annotated[FormBody, Depends(keeping_form_body)]
 
 
 @router.get("/")
@@ -93,6 +98,20 @@ def _form_page(
         status_code=status_code,
         headers=NO_STORE,
     )
+
+
+def _dropped_files(body: FormBody, settings: Settings, t: Translator, errors: FormErrors) -> None:
+    """Files over a limit, read past and not kept: named beside the field."""
+    if not body.dropped:
+        return
+    messages = []
+    for dropped in body.dropped:
+        big = dropped.code == "too_large"
+        limit = settings.max_upload_bytes if big else settings.max_file_bytes
+        message = DROPPED_MESSAGES[dropped.code]
+        messages.append(t(message, name=dropped.filename, mb=limit // (1024 * 1024)))
+    messages.append(t("No file was attached. Attach your files again, within the limits."))
+    errors.add("evidence", " ".join(messages))
 
 
 def _clean_files(
@@ -202,6 +221,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             return refused
 
         errors = FormErrors(general=guard.repeated_fields())
+        _dropped_files(body, settings, t, errors)
         clean_files = _clean_files(body, settings, t, errors)
         form, field_errors = validate_nomination(
             guard.fields,
@@ -214,7 +234,8 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         errors.fields = {**field_errors.fields, **errors.fields}
         errors.general += field_errors.general
         if errors or form is None:
-            return guard.invalid(page, errors)
+            # A file over a limit: 413, with the form as typed (issue 20).
+            return guard.invalid(page, errors, 413 if body.dropped else 422)
 
         store = FileStore(settings.files_dir)
 

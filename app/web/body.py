@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 # Room on top of the file budget for text fields and multipart framing.
 TEXT_ROOM = 1024 * 1024
+# A form that keeps its text past the file limits (`drop_oversize_files`) reads on, discarding
+# file bytes, up to this many times its budget: a phone photo or three over the limit, not an
+# endless body. Past it, the bare refusal stands.
+DISCARD_FACTOR = 4
 
 # A percent-encoded byte takes three bytes on the wire, so a field within its decoded limit can
 # arrive up to three times as long; beyond that it cannot fit and we stop buffering it.
@@ -63,11 +67,24 @@ class UploadedFile:
         return self.spool.read()
 
 
+@dataclass(frozen=True)
+class DroppedFile:
+    """A file over a limit, read past and not kept: its name and the limit ("file_too_large",
+    one file over MAX_FILE_BYTES; "too_large", the files together over MAX_UPLOAD_BYTES)."""
+
+    field: str
+    filename: str
+    code: str
+
+
 @dataclass
 class FormBody:
     fields: list[tuple[str, str]] = field(default_factory=list)
     files: list[UploadedFile] = field(default_factory=list)
     bad_encoding: set[str] = field(default_factory=set)
+    # With `drop_oversize_files`: the files that broke a limit. Then no file is kept at all
+    # (`files` is empty) and the text fields are all there, to show the form again.
+    dropped: list[DroppedFile] = field(default_factory=list)
 
     def close(self) -> None:
         """Frees the files' memory and removes their temporary files."""
@@ -172,6 +189,7 @@ class _Part:
     spool: SpooledTemporaryFile[bytes] | None = None  # a file's
     size: int = 0
     counted: bool = False
+    discarded: bool = False  # a file read past, not kept (drop_oversize_files)
 
 
 class _MultipartReader:
@@ -184,8 +202,10 @@ class _MultipartReader:
         max_files: int,
         max_file_bytes: int,
         max_total_bytes: int,
+        drop_oversize_files: bool = False,
     ) -> None:
         self.body = FormBody()
+        self._drop_oversize = drop_oversize_files
         self._max_fields = max_fields
         self._max_field_bytes = max_field_bytes
         self._max_files = max_files
@@ -284,15 +304,39 @@ class _MultipartReader:
             part.data += data[start:end]
             return
         self._count_file(part)
+        if part.discarded:
+            return
+        if self.body.dropped:  # a file broke a limit before: no file is kept any more
+            self._drop(part, None)
+            return
         if part.size + size > self._max_file_bytes:
-            raise BodyError(413, "file_too_large")
+            self._refuse(part, "file_too_large")
+            return
         self._file_bytes += size
         if self._file_bytes > self._max_total_bytes:
-            raise BodyError(413, "too_large")
+            self._refuse(part, "too_large")
+            return
         if part.spool is None:
             part.spool = _spool()
         part.spool.write(data[start:end])
         part.size += size
+
+    def _refuse(self, part: _Part, code: str) -> None:
+        """A file over a limit: refused outright, or read past with every file dropped."""
+        if not self._drop_oversize:
+            raise BodyError(413, code)
+        self._drop(part, code)
+        for upload in self.body.files:
+            upload.spool.close()
+        self.body.files.clear()
+
+    def _drop(self, part: _Part, code: str | None) -> None:
+        part.discarded = True
+        if part.spool is not None:
+            part.spool.close()
+            part.spool = None
+        if code is not None:
+            self.body.dropped.append(DroppedFile(part.name, part.filename or "", code))
 
     def _on_part_end(self) -> None:
         part = self._part
@@ -303,7 +347,10 @@ class _MultipartReader:
             _add_text(self.body, part.name, bytes(part.data))
             return
         # A file input left empty still sends a part, with no filename and no bytes.
-        if not part.filename and not part.size:
+        if part.discarded or (not part.filename and not part.size):
+            return
+        if self.body.dropped:  # a small file after the one that broke a limit
+            self._drop(part, None)
             return
         try:
             self._count_file(part)
@@ -350,7 +397,11 @@ async def read_form(
     max_files: int,
     max_file_bytes: int,
     max_total_bytes: int,
+    drop_oversize_files: bool = False,
 ) -> FormBody:
+    """The form's fields and files, within the limits. With `drop_oversize_files`, a file over
+    a file limit does not refuse the body: every file is dropped (named in `dropped`) and the
+    text fields read on, so the form can be shown again with what was typed."""
     media_type, options = parse_options_header(request.headers.get("content-type"))
     reader: _UrlencodedReader | _MultipartReader
     if media_type == b"application/x-www-form-urlencoded":
@@ -366,11 +417,14 @@ async def read_form(
             max_files=max_files,
             max_file_bytes=max_file_bytes,
             max_total_bytes=max_total_bytes,
+            drop_oversize_files=drop_oversize_files,
         )
     else:
         raise BodyError(415, "unsupported_type")
 
     body_limit = max_total_bytes + TEXT_ROOM
+    if drop_oversize_files:
+        body_limit *= DISCARD_FACTOR
     declared = _declared_length(request)
     if declared is not None and declared > body_limit:
         raise BodyError(413, "too_large")

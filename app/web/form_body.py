@@ -30,7 +30,12 @@ class BodyRefused(DomainError):
 
 
 async def form_body(
-    request: Request, *, max_files: int, max_file_bytes: int, max_total_bytes: int
+    request: Request,
+    *,
+    max_files: int,
+    max_file_bytes: int,
+    max_total_bytes: int,
+    drop_oversize_files: bool = False,
 ) -> FormBody:
     try:
         return await read_form(
@@ -38,6 +43,7 @@ async def form_body(
             max_files=max_files,
             max_file_bytes=max_file_bytes,
             max_total_bytes=max_total_bytes,
+            drop_oversize_files=drop_oversize_files,
         )
     except BodyError as error:
         limit = max_total_bytes if error.code == "too_large" else max_file_bytes
@@ -106,6 +112,23 @@ async def upload_form_body(request: Request) -> AsyncIterator[FormBody]:
         max_files=settings.max_files,
         max_file_bytes=settings.max_file_bytes,
         max_total_bytes=settings.max_upload_bytes,
+    )
+    try:
+        yield body
+    finally:
+        body.close()
+
+
+async def keeping_form_body(request: Request) -> AsyncIterator[FormBody]:
+    """Like upload_form_body, but a file over a limit drops the files, not the form: the text
+    fields are read on (FormBody.dropped names the file), to show the form again as typed."""
+    settings = request.app.state.settings
+    body = await form_body(
+        request,
+        max_files=settings.max_files,
+        max_file_bytes=settings.max_file_bytes,
+        max_total_bytes=settings.max_upload_bytes,
+        drop_oversize_files=True,
     )
     try:
         yield body

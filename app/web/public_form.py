@@ -194,10 +194,10 @@ class PublicFormGuard:
             if times > 1
         ]
 
-    def invalid(self, page: FormPage, errors: FormErrors) -> Response:
+    def invalid(self, page: FormPage, errors: FormErrors, status_code: int = 422) -> Response:
         """The answer to a form its validation refused: the receipt if it is a repeat of one
-        stored (the first copy was valid), else the form again (422)."""
-        return self.stored_already() or page(errors, 422)
+        stored (the first copy was valid), else the form again (422, or as told)."""
+        return self.stored_already() or page(errors, status_code)
 
     def store(self, insert: Callable[[str], Stored]) -> Response:
         """Stores the submission and commits: `insert(key)` adds its rows under the submission
