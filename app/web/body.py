@@ -423,8 +423,8 @@ async def read_form(
         raise BodyError(415, "unsupported_type")
 
     body_limit = max_total_bytes + TEXT_ROOM
-    if drop_oversize_files:
-        body_limit *= DISCARD_FACTOR
+    if drop_oversize_files and isinstance(reader, _MultipartReader):
+        body_limit *= DISCARD_FACTOR  # only a multipart body has files to read past
     declared = _declared_length(request)
     if declared is not None and declared > body_limit:
         raise BodyError(413, "too_large")
