@@ -79,7 +79,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from app.services.files import FileStore
+    from app.services.files import FileStore, sweep_held_files
     from app.services.nominations.intake import sweep_orphan_files
 
     engine = make_engine(settings)
@@ -89,6 +89,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     if removed:
         logging.getLogger("app").info("removed %d orphan file(s)", len(removed))
+    # Files kept for refused forms (personal data) go once their forms have expired.
+    sweep_held_files(settings.files_dir, older_than=timedelta(hours=settings.form_max_age_hours))
 
     options = {
         "host": args.host,

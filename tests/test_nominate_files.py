@@ -2,16 +2,25 @@
 
 import hashlib
 import io
+import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from PIL import Image
 from sqlmodel import Session, func, select
 
 from app.config import Settings
 from app.models import EvidenceFile, Nomination, Theme
-from app.services.files import FileStore
-from tests.factories import form_token, make_open_campaign, nomination_data, post_nomination
+from app.services.files import FileStore, sweep_held_files
+from tests.factories import (
+    csrf_token_from,
+    form_token,
+    make_open_campaign,
+    nomination_data,
+    post_nomination,
+)
 
 PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
@@ -41,8 +50,17 @@ def stored_files(session: Session) -> list[EvidenceFile]:
 
 
 def files_on_disk(settings: Settings) -> list[str]:
+    """The store's files, not those kept for a refused form (held_on_disk)."""
     root = settings.files_dir
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    if not root.exists():
+        return []
+    held = root / "held"
+    return sorted(p.name for p in root.rglob("*") if p.is_file() and held not in p.parents)
+
+
+def held_on_disk(settings: Settings) -> list[str]:
+    held = settings.files_dir / "held"
+    return sorted(p.name for p in held.rglob("*") if p.is_file()) if held.exists() else []
 
 
 def nominations(session: Session) -> int:
@@ -258,3 +276,72 @@ def test_nomination_body_declared_too_large_is_refused_before_reading(
 
     assert response.status_code == 413
     assert nominations(session) == 0
+
+
+def hidden_value(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert match, f"the page has no {name}"
+    return match.group(1)
+
+
+def send_again(client: TestClient, refused: Response, **fields: str) -> Response:
+    """The refused form sent again as the browser would: its token, its origin, no new file."""
+    data = nomination_data(form_origin=hidden_value(refused.text, "form_origin"), **fields)
+    return post_nomination(client, data=data, token=csrf_token_from(refused))
+
+
+def test_files_of_a_refused_nomination_are_kept_and_sent_with_the_corrected_form(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    refused = post_nomination(
+        client,
+        data=nomination_data(sensitive_consent="yes", nominee_name=""),
+        files=[("evidence", ("oficio.pdf", PDF, "application/pdf"))],
+    )
+    assert refused.status_code == 422
+    assert "oficio.pdf" in refused.text.split('id="attached-evidence"', 1)[1]
+    assert 'name="remove_file"' in refused.text
+
+    response = send_again(client, refused, sensitive_consent="yes")
+
+    assert response.status_code == 303
+    receipt = client.get(response.headers["location"])
+    assert "1 archivo" in receipt.text
+    assert [f.original_name for f in stored_files(session)] == ["oficio.pdf"]
+    assert held_on_disk(settings) == []  # kept for the form until it was stored
+
+
+def test_a_kept_file_can_be_removed_before_sending(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    refused = post_nomination(
+        client,
+        data=nomination_data(nominee_name=""),
+        files=[("evidence", ("oficio.pdf", PDF, "application/pdf"))],
+    )
+    sha = hidden_value(refused.text, "remove_file")
+
+    removed = send_again(client, refused, nominee_name="", remove_file=sha)
+
+    assert removed.status_code == 200
+    assert 'id="attached-evidence"' not in removed.text
+    assert "Roberto Sánchez" in removed.text  # what was typed stays
+    assert held_on_disk(settings) == []
+    response = send_again(client, removed)
+    assert response.status_code == 303
+    assert stored_files(session) == []
+
+
+def test_files_kept_for_an_expired_form_are_purged(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    post_nomination(
+        client,
+        data=nomination_data(nominee_name=""),
+        files=[("evidence", ("oficio.pdf", PDF, "application/pdf"))],
+    )
+    assert held_on_disk(settings) != []
+
+    assert sweep_held_files(settings.files_dir, older_than=timedelta(hours=1)) == 0
+    assert sweep_held_files(settings.files_dir, older_than=timedelta(seconds=-1)) == 1
+    assert held_on_disk(settings) == []

@@ -1,3 +1,4 @@
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +16,14 @@ from app.i18n import N_, Translator
 from app.models import MEXICAN_STATES, Theme, utcnow
 from app.services.campaigns import campaigns
 from app.services.campaigns.campaigns import ThemeView
-from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.files import (
+    CleanFile,
+    EvidenceRejected,
+    FileStore,
+    HeldFiles,
+    clean_upload,
+    sweep_held_files,
+)
 from app.services.nominations import intake
 from app.web.background import screen_new_nomination
 from app.web.body import FormBody
@@ -83,6 +91,7 @@ def _form_page(
     *,
     values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
+    attached: list[CleanFile] | None = None,
     status_code: int = 200,
 ) -> Response:
     return templates.render(
@@ -94,6 +103,7 @@ def _form_page(
             "values": values or {},
             "errors": errors or FormErrors(),
             "states": MEXICAN_STATES,
+            "attached": attached or [],
         },
         status_code=status_code,
         headers=NO_STORE,
@@ -183,6 +193,44 @@ NOMINATION = PublicForm(
 )
 
 
+# The button that removes a file kept for the form (its SHA-256 as value): the form comes back.
+REMOVE_FILE = "remove_file"
+# When this process last swept the files kept for expired forms.
+_last_held_sweep: list[datetime] = []
+HELD_SWEEP_EVERY = timedelta(hours=1)
+
+
+def _sweep_held(settings: Settings, now: datetime) -> None:
+    """Files kept for forms that expired are personal data: dropped, once an hour a process."""
+    if _last_held_sweep and now - _last_held_sweep[0] < HELD_SWEEP_EVERY:
+        return
+    _last_held_sweep[:] = [now]
+    sweep_held_files(settings.files_dir, older_than=timedelta(hours=settings.form_max_age_hours))
+
+
+def _attach(
+    held: list[CleanFile],
+    new: list[CleanFile],
+    settings: Settings,
+    t: Translator,
+    errors: FormErrors,
+) -> list[CleanFile]:
+    """The files kept for the form and the new ones, within the limits for them together."""
+    known = {file.sha256 for file in held}
+    files = held + [file for file in new if file.sha256 not in known]
+    if len(files) > settings.max_files:
+        errors.add("evidence", t("Attach at most %(count)s files.", count=settings.max_files))
+        return held
+    if sum(file.size for file in files) > settings.max_upload_bytes:
+        mb = settings.max_upload_bytes // (1024 * 1024)
+        errors.add(
+            "evidence",
+            t("Your nomination is too large: attach at most %(mb)s MB of files in all.", mb=mb),
+        )
+        return held
+    return files
+
+
 def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
     settings = get_settings(request)
     templates = get_templates(request)
@@ -199,6 +247,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             now=now,
         )
         view: ThemeView | None = None
+        attached: list[CleanFile] = []
 
         def page(errors: FormErrors, status_code: int) -> Response:
             # Before the token is verified, the theme is not known yet (an expired form).
@@ -209,31 +258,65 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                 shown,
                 values=guard.values,
                 errors=errors,
+                attached=attached,
                 status_code=status_code,
             )
 
         if refused := guard.verify(page):
             return refused
+        assert guard.origin is not None
+        # The files kept for this form after an earlier refusal (its first token's nonce).
+        max_age = timedelta(hours=settings.form_max_age_hours)
+        held = HeldFiles(settings.files_dir, guard.origin.nonce, max_age=max_age)
+        attached[:] = held.files()
+        _sweep_held(settings, now)
         page_cache: PageCache = request.app.state.page_cache
         theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
         view = campaigns.theme_view(theme, now=now)
+        fields = {name: value for name, value in guard.fields.items() if name != REMOVE_FILE}
+        if removed := guard.values.pop(REMOVE_FILE, None):
+            # Not a submission: the form again, without that file (and with any new ones).
+            errors = FormErrors()
+            new_files = _clean_files(body, settings, t, errors)
+            attached[:] = _attach(
+                [file for file in attached if file.sha256 != removed],
+                new_files,
+                settings,
+                t,
+                errors,
+            )
+            held.keep(attached)
+            return page(errors, 422 if errors else 200)
         if refused := guard.screen(is_open=view.is_open, page=page):
             return refused
 
         errors = FormErrors(general=guard.repeated_fields())
         _dropped_files(body, settings, t, errors)
-        clean_files = _clean_files(body, settings, t, errors)
+        clean_files = _attach(
+            attached, _clean_files(body, settings, t, errors), settings, t, errors
+        )
         form, field_errors = validate_nomination(
-            guard.fields,
+            fields,
             t,
             max_age=view.theme.max_age,
             theme_name=t.pick(view.theme.name_es, view.theme.name_en),
-            has_files=bool(body.files),
+            has_files=bool(body.files) or bool(clean_files),
             bad_encoding=body.bad_encoding,
         )
         errors.fields = {**field_errors.fields, **errors.fields}
         errors.general += field_errors.general
         if errors or form is None:
+            if repeat := guard.stored_already():
+                return repeat
+            # The files that passed are kept for the form, shown as attached (issue 21).
+            try:
+                held.keep(clean_files)
+                attached[:] = clean_files
+            except OSError:
+                errors.add(
+                    "evidence",
+                    t("Your files could not be kept. Attach them again before sending."),
+                )
             # A file over a limit: 413, with the form as typed (issue 20).
             return guard.invalid(page, errors, 413 if body.dropped else 422)
 
@@ -259,7 +342,10 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             return Stored(nomination.reference, background=screening)
 
         with intake.files_kept_only_if_referenced(engine, store, clean_files):
-            return guard.store(insert)
+            response = guard.store(insert)
+        # Stored (or stored already): the files kept for the form are with the nomination.
+        held.clear()
+        return response
 
 
 @router.get("/nominations/{reference}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import stat
@@ -343,3 +345,98 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class HeldFiles:
+    """The evidence files of a refused submission, kept for its form until it is sent again
+    (issue 21): under the form's key (its first token's nonce, signed and unguessable; only its
+    hash names the folder), written and synced like stored files, and gone once the form has
+    expired (`max_age`, the form token's) or was stored."""
+
+    MANIFEST = "files.json"
+
+    def __init__(self, root: Path, form_key: str, *, max_age: timedelta) -> None:
+        self.dir = root / "held" / hashlib.sha256(form_key.encode()).hexdigest()[:40]
+        self.max_age = max_age
+
+    def files(self) -> list[CleanFile]:
+        """The files kept for this form, in the order they were attached; none once expired."""
+        try:
+            manifest = self.dir / self.MANIFEST
+            if time.time() - manifest.stat().st_mtime > self.max_age.total_seconds():
+                self.clear()
+                return []
+            entries = json.loads(manifest.read_text("utf-8"))
+            kept = []
+            for entry in entries:
+                content = (self.dir / entry["sha256"]).read_bytes()
+                kept.append(CleanFile(content=content, **entry))
+            return kept
+        except (OSError, ValueError, KeyError, TypeError):
+            return []  # nothing kept, or a leftover of a crash: as if nothing was kept
+
+    def keep(self, files: list[CleanFile]) -> None:
+        """Keeps these files (all of them: the ones kept before and the new ones)."""
+        if not files:
+            self.clear()
+            return
+        _make_dirs(self.dir)
+        for file in files:
+            target = self.dir / file.sha256
+            if not target.exists():
+                _write_synced(target, file.content)
+        entries = [
+            {
+                "sha256": f.sha256,
+                "content_type": f.content_type,
+                "size": f.size,
+                "original_name": f.original_name,
+            }
+            for f in files
+        ]
+        _write_synced(self.dir / self.MANIFEST, json.dumps(entries).encode())
+        _fsync_dir(self.dir)
+        for path in self.dir.iterdir():
+            if path.name not in {self.MANIFEST, *(f.sha256 for f in files)}:
+                path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        _remove_tree(self.dir)
+
+
+def _write_synced(target: Path, content: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _remove_tree(directory: Path) -> None:
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a file added meanwhile: the next sweep takes it
+        directory.rmdir()
+
+
+def sweep_held_files(root: Path, *, older_than: timedelta) -> int:
+    """Removes the files kept for forms that have expired (personal data: not kept longer)."""
+    held = root / "held"
+    if not held.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for directory in held.iterdir():
+        if directory.is_dir() and _mtime(directory) < cutoff:
+            manifest = directory / HeldFiles.MANIFEST
+            if _mtime(manifest) == float("inf") or _mtime(manifest) < cutoff:
+                _remove_tree(directory)
+                removed += 1
+    return removed
