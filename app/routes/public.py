@@ -28,7 +28,7 @@ from app.services.nominations import intake
 from app.web.background import screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import SessionDep, get_settings, get_templates, open_session
-from app.web.form_body import keeping_form_body
+from app.web.form_body import VerifiedForm, form_values, keeping_form_body
 from app.web.pagecache import PageCache, public_page
 from app.web.public_form import PublicForm, PublicFormGuard, Stored
 from app.web.templating import NO_STORE, Templates, translator
@@ -346,6 +346,48 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         # Stored (or stored already): the files kept for the form are with the nomination.
         held.clear()
         return response
+
+
+def _status_page(
+    request: Request,
+    *,
+    found: intake.StatusView | None = None,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return get_templates(request).render(
+        request,
+        "public/status.html",
+        {"found": found, "values": values or {}, "errors": errors or FormErrors()},
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.get("/nominations/status")
+async def status_form(request: Request) -> Response:
+    return _status_page(request)
+
+
+@router.post("/nominations/status")
+async def status_lookup(request: Request, body: VerifiedForm) -> Response:
+    """The status of a nomination by its reference, sent in a form (not in the address, which
+    access logs keep)."""
+    values = form_values(body)
+    reference = values.get("reference", "").strip()
+
+    def look_up() -> Response:
+        with single_read(request.app.state.engine) as connection:
+            found = intake.find_status(connection, reference=reference)
+        if found is None:
+            errors = FormErrors()
+            t = translator(request)
+            errors.add("reference", t("We could not find a nomination with this reference."))
+            return _status_page(request, values=values, errors=errors, status_code=404)
+        return _status_page(request, found=found, values={"reference": reference})
+
+    return await run_in_threadpool(look_up)
 
 
 @router.get("/nominations/{reference}")

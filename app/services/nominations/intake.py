@@ -205,3 +205,43 @@ def get_receipt(connection: Connection, *, reference: str) -> Receipt:
     if found is None:
         raise NotFound(N_("We could not find a nomination with this reference."))
     return Receipt(**found._mapping)
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Where a nomination stands, for whoever holds its reference: no name, no contact, no
+    reason written by staff (only the nominator's receipt shows what they typed)."""
+
+    theme_name_es: str
+    theme_name_en: str
+    submitted_at: datetime
+    status: str
+    finalists_on: date
+    results_on: date
+
+
+_STATUS: Select[*tuple[Any, ...]] = (
+    sa_select(
+        col(Theme.name_es).label("theme_name_es"),
+        col(Theme.name_en).label("theme_name_en"),
+        col(Nomination.submitted_at),
+        col(Nomination.status),
+        col(Campaign.finalists_on),
+        col(Campaign.results_on),
+    )
+    .join(Theme, col(Theme.id) == Nomination.theme_id)
+    .join(Campaign, col(Campaign.id) == Theme.campaign_id)
+    .where(col(Nomination.reference) == bindparam("reference"))
+)
+
+
+def find_status(connection: Connection, *, reference: str) -> StatusView | None:
+    """The status of the nomination with this reference, None when there is none."""
+    if not 10 <= len(reference) <= 40:
+        return None
+    found = connection.execute(_STATUS, {"reference": reference}).first()
+    if found is None:
+        return None
+    values = dict(found._mapping)
+    values["status"] = str(getattr(values["status"], "value", values["status"]))
+    return StatusView(**values)
