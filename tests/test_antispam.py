@@ -178,3 +178,21 @@ def hidden_value(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]+)"', page)
     assert match, f"the page has no {name}"
     return match.group(1)
+
+
+def test_refused_forms_whose_files_are_kept_count_against_the_rate_limit(
+    limited: TestClient, session: Session
+) -> None:
+    pdf = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+    for i in range(2):
+        refused = post_nomination(
+            limited,
+            data=nomination_data(nominee_name=""),
+            files=[("evidence", ("oficio.pdf", pdf + bytes([i]), "application/pdf"))],
+        )
+        assert refused.status_code == 422  # its file kept for the form, on disk
+
+    # The limit is reached: even a form refused anyway gets the 429, and so does a valid one.
+    assert post_nomination(limited, data=nomination_data(nominee_name="")).status_code == 429
+    assert post_nomination(limited).status_code == 429
+    assert nominations(session) == 0

@@ -231,6 +231,27 @@ def _attach(
     return files
 
 
+def _keep(
+    guard: PublicFormGuard,
+    held: HeldFiles,
+    files: list[CleanFile],
+    attached: list[CleanFile],
+    t: Translator,
+    errors: FormErrors,
+) -> None:
+    """Keeps `files` for the form and shows them as attached. New files held count against the
+    client's rate limit like a nomination: kept files take disk space, refused or not."""
+    new = {file.sha256 for file in files} - {file.sha256 for file in attached}
+    try:
+        held.keep(files)
+    except OSError:
+        errors.add("evidence", t("Your files could not be kept. Attach them again before sending."))
+        return
+    attached[:] = files
+    if new:
+        guard.count()
+
+
 def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
     settings = get_settings(request)
     templates = get_templates(request)
@@ -274,21 +295,16 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
         view = campaigns.theme_view(theme, now=now)
         fields = {name: value for name, value in guard.fields.items() if name != REMOVE_FILE}
-        if removed := guard.values.pop(REMOVE_FILE, None):
-            # Not a submission: the form again, without that file (and with any new ones).
-            errors = FormErrors()
-            new_files = _clean_files(body, settings, t, errors)
-            attached[:] = _attach(
-                [file for file in attached if file.sha256 != removed],
-                new_files,
-                settings,
-                t,
-                errors,
-            )
-            held.keep(attached)
-            return page(errors, 422 if errors else 200)
+        removed = guard.values.pop(REMOVE_FILE, None)
         if refused := guard.screen(is_open=view.is_open, page=page):
             return refused
+        if removed:
+            # Not a submission: the form again, without that file (and with any new ones).
+            errors = FormErrors()
+            kept = [file for file in attached if file.sha256 != removed]
+            files = _attach(kept, _clean_files(body, settings, t, errors), settings, t, errors)
+            _keep(guard, held, files, attached, t, errors)
+            return page(errors, 422 if errors else 200)
 
         errors = FormErrors(general=guard.repeated_fields())
         _dropped_files(body, settings, t, errors)
@@ -309,14 +325,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             if repeat := guard.stored_already():
                 return repeat
             # The files that passed are kept for the form, shown as attached (issue 21).
-            try:
-                held.keep(clean_files)
-                attached[:] = clean_files
-            except OSError:
-                errors.add(
-                    "evidence",
-                    t("Your files could not be kept. Attach them again before sending."),
-                )
+            _keep(guard, held, clean_files, attached, t, errors)
             # A file over a limit: 413, with the form as typed (issue 20).
             return guard.invalid(page, errors, 413 if body.dropped else 422)
 

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.config import Settings
-from app.db import end_reads
+from app.db import begin_write, end_reads
 from app.errors import PermissionDenied, TooManyRequests
 from app.forms.errors import FormErrors
 from app.i18n import N_
@@ -198,6 +198,16 @@ class PublicFormGuard:
         """The answer to a form its validation refused: the receipt if it is a repeat of one
         stored (the first copy was valid), else the form again (422, or as told)."""
         return self.stored_already() or page(errors, status_code)
+
+    def count(self) -> None:
+        """Counts this submission against the client's rate limit without storing it (a refused
+        form whose new files are kept for it) and commits."""
+        if not self.limits:
+            return
+        end_reads(self.session)  # the lookup of a repeat, just before
+        begin_write(self.session)
+        throttle.record_hits(self.session, limits=self.limits, now=self.now)
+        self.session.commit()
 
     def store(self, insert: Callable[[str], Stored]) -> Response:
         """Stores the submission and commits: `insert(key)` adds its rows under the submission
