@@ -183,7 +183,7 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         expect(page.locator("main")).to_contain_text(nomination.nominee_name)
         expect(page.locator("main")).to_contain_text("Segunda Finalista")
         page.get_by_role("button", name="Open the meeting for scoring").click()
-        expect(page.get_by_role("button", name="Close and lock the scores")).to_be_visible()
+        expect(page.get_by_role("link", name="Close and lock the scores")).to_be_visible()
         screenshot(page, "cycle-08-meeting-open")
 
         # Judge B declares a conflict with the second finalist; both judges score.
@@ -220,6 +220,8 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
 
         # Staff close the meeting, record the decision, confirm the winner and publish.
         page.goto(meeting_url)
+        page.get_by_role("link", name="Close and lock the scores").click()
+        page.get_by_label("I confirm: close the meeting and lock its scores.").check()
         page.get_by_role("button", name="Close and lock the scores").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Closed")
         page.goto(meeting_url + "/results")

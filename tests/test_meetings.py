@@ -285,7 +285,7 @@ def test_meetings_open_then_close_set_status_and_times_and_are_audited(
     [told] = session.exec(select(OutboxMessage)).all()
     assert told.to_address == judge.email
     assert f"http://testserver/judges/meetings/{meeting.id}" in told.body
-    assert post(client, f"{path}/close", {}).status_code == 303
+    assert post(client, f"{path}/close", {"confirm": "yes"}).status_code == 303
 
     closed = reload(session, meeting)
     assert closed.status == MeetingStatus.closed and closed.closed_at is not None
@@ -296,6 +296,62 @@ def test_meetings_open_then_close_set_status_and_times_and_are_audited(
     assert opening.actor_id == closing.actor_id == staff.id
     assert "scores are locked" in client.get(path).text
     assert len(session.exec(select(OutboxMessage)).all()) == 2  # and told it closed
+
+
+def test_meetings_close_asks_for_confirmation_and_names_judges_with_missing_sheets(
+    client: TestClient, session: Session, staff: Account, campaign: tuple
+) -> None:
+    owner, youth, _ = campaign
+    make_criteria(session, owner)
+    ana, beto = make_finalist(session, youth), make_finalist(session, youth)
+    done = make_judge(session, youth, email="lista@example.org", name="Jueza Lista")
+    late = make_judge(session, youth, email="tarde@example.org", name="Juez Tardío")
+    recused = make_judge(session, youth, email="recusada@example.org", name="Jueza Recusada")
+    meeting = make_meeting(session, owner, [ana, beto], status=MeetingStatus.open)
+    for finalist in (ana, beto):
+        session.add(
+            ScoreSheet(
+                meeting_id=meeting.id,
+                judge_id=done.id,
+                finalist_id=finalist.id,
+                submitted_at=utcnow(),
+            )
+        )
+    # A sheet started but not submitted still counts as missing; a recused finalist does not.
+    session.add(ScoreSheet(meeting_id=meeting.id, judge_id=late.id, finalist_id=ana.id))
+    session.add(
+        ScoreSheet(
+            meeting_id=meeting.id, judge_id=recused.id, finalist_id=ana.id, submitted_at=utcnow()
+        )
+    )
+    session.commit()
+    declare_conflict(session, recused, beto)
+    path = f"/staff/meetings/{meeting.id}"
+
+    detail = client.get(path)
+    assert f'href="{path}/close"' in detail.text
+    page = client.get(f"{path}/close")
+    assert page.status_code == 200
+    assert "Juez Tardío: 2 sheets missing" in page.text
+    assert "Jueza Lista" not in page.text and "Jueza Recusada" not in page.text
+
+    refused = post(client, f"{path}/close", {})
+    assert refused.status_code == 422
+    assert "Tick the box to confirm" in refused.text
+    assert "Juez Tardío: 2 sheets missing" in refused.text
+    assert reload(session, meeting).status == MeetingStatus.open
+    assert events(session, "meeting.closed") == []
+
+    assert post(client, f"{path}/close", {"confirm": "yes"}).status_code == 303
+    assert reload(session, meeting).status == MeetingStatus.closed
+    assert "Only an open meeting can be closed." in client.get(f"{path}/close").text
+
+
+def test_meetings_staff_and_judges_areas_take_the_screen_width(
+    client: TestClient, session: Session, staff: Account, campaign: tuple
+) -> None:
+    assert '<main id="main" class="wrap area"' in client.get("/staff/meetings").text
+    assert '<main id="main" class="wrap"' in client.get("/about").text
 
 
 @pytest.mark.parametrize(
@@ -322,7 +378,11 @@ def test_meetings_invalid_transition_is_refused_with_409(
     make_criteria(session, owner)
     meeting = make_meeting(session, owner, [make_finalist(session, youth)], status=status)
 
-    response = post(client, f"/staff/meetings/{meeting.id}/{action}", {"reason": "Por error."})
+    response = post(
+        client,
+        f"/staff/meetings/{meeting.id}/{action}",
+        {"reason": "Por error.", "confirm": "yes"},
+    )
 
     assert response.status_code == 409
     assert message in response.text

@@ -31,6 +31,8 @@ def test_nomination_valid_is_stored_with_receipt_and_email(
     page = client.get(receipt_url)
     assert page.status_code == 200
     assert "María Fernanda López Ruiz" in page.text
+    # Two sentences of the receipt, one after the other with a space between them.
+    assert "sobre esta nominación. La persona nominada no sabrá" in page.text
     assert page.headers["cache-control"] == "no-store"
     stored = session.exec(select(Nomination)).one()
     assert stored.reference == receipt_url.rsplit("/", 1)[1]

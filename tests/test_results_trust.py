@@ -114,7 +114,7 @@ def run_off_for_youth(client: TestClient, session: Session, cycle: Cycle) -> Mee
     for judge in cycle.judges:
         give_scores(session, meeting, judge, cycle.ana, cycle.criteria, (2, 2))
         give_scores(session, meeting, judge, cycle.beto, cycle.criteria, (5, 4))
-    assert post_form(client, f"{page}/close", page, {}).status_code == 303
+    assert post_form(client, f"{page}/close", page, {"confirm": "yes"}).status_code == 303
     return meeting
 
 

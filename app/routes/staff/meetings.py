@@ -207,14 +207,50 @@ def open_meeting(
     return RedirectResponse(f"/staff/meetings/{meeting_id}", status_code=303)
 
 
+def _close_page(
+    request: Request,
+    templates: Templates,
+    session: SessionDep,
+    meeting_id: int,
+    *,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return templates.render(
+        request,
+        "staff/meetings/close.html",
+        {
+            "meeting": meetings.get_meeting(session, meeting_id=meeting_id),
+            "missing": meetings.missing_sheets(session, meeting_id=meeting_id),
+            "errors": errors or FormErrors(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/meetings/{meeting_id}/close")
+def close_meeting_page(
+    request: Request, meeting_id: PathId, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    """The confirmation step before closing: which judges still owe sheets."""
+    return _close_page(request, templates, session, meeting_id)
+
+
 @router.post("/meetings/{meeting_id}/close")
 def close_meeting(
+    request: Request,
     meeting_id: PathId,
     body: VerifiedForm,
     session: SessionDep,
     settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
     account: CurrentAccount,
 ) -> Response:
+    if form_values(body).get("confirm") != "yes":
+        errors = FormErrors()
+        errors.add("confirm", t("Tick the box to confirm that the meeting may be closed."))
+        return _close_page(request, templates, session, meeting_id, errors=errors, status_code=422)
     meetings.close_meeting(
         session, meeting_id=meeting_id, actor=account, now=utcnow(), base_url=settings.base_url
     )

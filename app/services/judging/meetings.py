@@ -317,6 +317,43 @@ def meeting_detail(session: Session, *, meeting_id: int) -> MeetingDetail:
     )
 
 
+@dataclass(frozen=True)
+class MissingSheets:
+    judge: Account
+    # Finalists of the meeting in the judge's themes, not recused, with no submitted sheet.
+    missing: int
+
+
+def missing_sheets(session: Session, *, meeting_id: int) -> list[MissingSheets]:
+    """The active judges who still owe sheets in this meeting, with how many (one grouped
+    query): what closing the meeting would leave unscored."""
+    judge_id = col(JudgeAssignment.account_id)
+    rows = session.exec(
+        select(Account, func.count(col(MeetingFinalist.finalist_id)))
+        .select_from(MeetingFinalist)
+        .join(Finalist, col(Finalist.id) == MeetingFinalist.finalist_id)
+        .join(JudgeAssignment, col(JudgeAssignment.theme_id) == Finalist.theme_id)
+        .join(Account, col(Account.id) == judge_id)
+        .outerjoin(
+            ScoreSheet,
+            and_(
+                col(ScoreSheet.meeting_id) == MeetingFinalist.meeting_id,
+                col(ScoreSheet.finalist_id) == MeetingFinalist.finalist_id,
+                col(ScoreSheet.judge_id) == judge_id,
+            ),
+        )
+        .where(
+            MeetingFinalist.meeting_id == meeting_id,
+            col(Account.is_active).is_(True),
+            ~recused_clause(judge_id, MeetingFinalist.finalist_id),
+            col(ScoreSheet.submitted_at).is_(None),
+        )
+        .group_by(col(Account.id))
+        .order_by(col(Account.name), col(Account.id))
+    ).all()
+    return [MissingSheets(judge=account, missing=int(count)) for account, count in rows]
+
+
 def _reason_of(event: AuditEvent) -> str:
     if not event.after:
         return ""
