@@ -295,3 +295,55 @@ def test_conflicts_register_shows_missing_declarations_and_recusals(
     recusals = page.text.split('id="recusals"', 1)[1].split('id="record"', 1)[0]
     assert "Julia Jueza" in recusals and "Fue mi jefa." in recusals
     assert "Jorge Juez" not in recusals
+
+
+def test_conflicts_no_conflict_for_all_remaining_at_once_each_listed_and_audited(
+    client: TestClient, session: Session, panel: tuple
+) -> None:
+    youth, _, judge, ana, beto, carla = panel
+    dora = make_finalist(session, youth, public_name="Dora Díaz")
+    emilio = make_finalist(session, youth, public_name="Emilio Estrada")
+    as_user(client, session, judge)
+    assert declare(client, ana, answer="conflict", description="Mi prima.").status_code == 303
+    declare_conflict(session, judge, dora, recorded_by_staff=True, description="Socio.")
+    page = client.get("/judges/conflicts")
+    assert 'action="/judges/conflicts/remaining"' in page.text
+    token = csrf_token_from(page)
+    shown = [beto, emilio]  # what the page offered; a finalist added later is not included
+    late = make_finalist(session, youth, public_name="Fabiola Fuentes")
+
+    response = client.post(
+        "/judges/conflicts/remaining",
+        data={
+            "csrf_token": token,
+            # Ana (answered), Dora (staff) and Carla (another theme) sent by hand are left alone.
+            "finalists": [str(f.id) for f in [*shown, ana, dora, carla]],
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    answers = {d.finalist_id: d for d in declarations(session) if d.judge_id == judge.id}
+    assert answers[ana.id].has_conflict and answers[dora.id].has_conflict
+    assert not answers[beto.id].has_conflict and not answers[emilio.id].has_conflict
+    assert carla.id not in answers and late.id not in answers
+    trail = events(session, "conflict.declared")
+    assert sorted(int(e.object_id) for e in trail[1:]) == sorted([beto.id, emilio.id])
+    page = client.get("/judges/conflicts")
+    assert page.text.count("No conflict</span>") == 2
+    assert "1 finalist still waits for your answer." in page.text  # Fabiola
+
+
+def test_conflicts_no_conflict_for_all_without_finalists_is_refused(
+    client: TestClient, session: Session, panel: tuple
+) -> None:
+    _, _, judge, _, _, _ = panel
+    as_user(client, session, judge)
+    token = csrf_token_from(client.get("/judges/conflicts"))
+
+    response = client.post(
+        "/judges/conflicts/remaining", data={"csrf_token": token}, follow_redirects=False
+    )
+
+    assert response.status_code == 422
+    assert declarations(session) == []

@@ -85,6 +85,12 @@ class DeclarationForm(InputForm):
     description: Text = Field(default="", max_length=MAX_DESCRIPTION)
 
 
+class NoConflictForm(InputForm):
+    """A judge's "no conflict" for every finalist the page showed as unanswered."""
+
+    finalists: list[RowId] = Field(min_length=1, max_length=500)
+
+
 class StaffConflictForm(InputForm):
     """A conflict staff record for a judge and a finalist; the judge cannot remove it."""
 

@@ -9,12 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 from app.errors import InvalidInput
 from app.forms.base import validate
 from app.forms.errors import FormErrors
-from app.forms.judging import DeclarationForm
+from app.forms.judging import DeclarationForm, NoConflictForm
 from app.models import Account, Campaign, utcnow
 from app.services.campaigns import rubric
 from app.services.judging import conflicts
 from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm, form_values
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
@@ -56,6 +56,26 @@ def conflicts_page(
 ) -> Response:
     campaign = rubric.current_campaign(session)
     return _page(request, templates, session, campaign, account)
+
+
+@router.post("/conflicts/remaining")
+def declare_remaining(
+    body: VerifiedForm,
+    session: SessionDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    """ "No conflict" for every finalist still unanswered when the page was shown."""
+    campaign = rubric.current_campaign(session)
+    assert campaign.id is not None
+    form, _ = validate(NoConflictForm, form_lists(body, "finalists"), t)
+    if form is None:
+        raise InvalidInput()
+    conflicts.declare_no_conflict_for_remaining(
+        session, judge=account, campaign_id=campaign.id, finalist_ids=form.finalists, now=utcnow()
+    )
+    session.commit()
+    return RedirectResponse("/judges/conflicts", status_code=303)
 
 
 @router.post("/conflicts/{finalist_id}")

@@ -190,6 +190,36 @@ def declare(
     return declaration
 
 
+def declare_no_conflict_for_remaining(
+    session: Session, *, judge: Account, campaign_id: int, finalist_ids: list[int], now: datetime
+) -> list[ConflictDeclaration]:
+    """ "No conflict" for each of the listed finalists the judge has not answered yet: the ones
+    the page showed unanswered, so a finalist added since is not declared unseen. Each answer
+    is a declaration of its own, audited one by one; answered finalists, staff-recorded
+    conflicts and finalists outside the judge's themes are left alone."""
+    assert judge.id is not None
+    _lock_judge(session, judge.id)
+    wanted = set(finalist_ids)
+    remaining = [
+        entry.finalist.id
+        for entry in judge_finalists(session, judge_id=judge.id, campaign_id=campaign_id)
+        if entry.declaration is None and entry.finalist.id in wanted
+    ]
+    return [
+        declare(
+            session,
+            judge=judge,
+            campaign_id=campaign_id,
+            finalist_id=finalist_id,
+            has_conflict=False,
+            description="",
+            now=now,
+        )
+        for finalist_id in remaining
+        if finalist_id is not None
+    ]
+
+
 def record_by_staff(
     session: Session,
     *,
