@@ -887,3 +887,68 @@ def test_notes_are_listed_newest_first(
     page = staff_client.get(f"/staff/nominations/{nomination.id}").text
 
     assert page.index("Nota reciente") < page.index("Nota antigua")
+
+
+def test_bulk_decision_decides_the_ticked_nominations_with_one_reason_each_audited(
+    staff_client: TestClient, session: Session, staff: Account, themes: tuple[Theme, Theme]
+) -> None:
+    one, two, left = (add_nomination(session, themes[0], nominee_name=n) for n in "ABC")
+    session.commit()
+    page = staff_client.get("/staff/nominations?theme=" + themes[0].slug)
+    assert 'action="/staff/nominations/bulk?theme=' in page.text
+
+    response = staff_client.post(
+        f"/staff/nominations/bulk?theme={themes[0].slug}",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "nominations": [str(one.id), str(two.id)],
+            "action": "ineligible",
+            "reason": "Trabajan en una empresa privada.",
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/staff/nominations?theme={themes[0].slug}"
+    for nomination in (one, two):
+        saved = stored(session, nomination.id)
+        assert saved.status is NominationStatus.ineligible
+        assert saved.status_reason == "Trabajan en una empresa privada."
+    assert stored(session, left.id).status is NominationStatus.received
+    trail = audit_events(session, "nomination.status")
+    assert sorted(e.object_id for e in trail) == sorted([str(one.id), str(two.id)])
+    assert {e.actor_id for e in trail} == {staff.id}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"action": "eligible"}, "nominations", "Tick at least one."),
+        ({"action": "ineligible", "tick": "yes"}, "reason", "Write why this nomination"),
+    ],
+)
+def test_bulk_decision_refused_keeps_the_ticks_and_changes_nothing(
+    staff_client: TestClient,
+    session: Session,
+    themes: tuple[Theme, Theme],
+    fields: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    nomination = add_nomination(session, themes[0])
+    session.commit()
+    page = staff_client.get("/staff/nominations")
+    data: dict[str, Any] = {"csrf_token": csrf_token_from(page), "action": fields["action"]}
+    if fields.get("tick"):
+        data["nominations"] = [str(nomination.id)]
+
+    response = staff_client.post("/staff/nominations/bulk", data=data, follow_redirects=False)
+
+    assert response.status_code == 422
+    assert message in response.text
+    assert f'href="#field-{field}"' in response.text
+    if fields.get("tick"):
+        assert f'value="{nomination.id}" id="select-{nomination.id}"' in response.text
+        assert "checked" in response.text.split(f'id="select-{nomination.id}"')[1][:200]
+    assert stored(session, nomination.id).status is NominationStatus.received
+    assert audit_events(session, "nomination.status") == []

@@ -28,6 +28,7 @@ MESSAGES = {
     "string_type": N_("This value is not one of the options."),
     "curp": N_("Enter the 18 characters of the CURP, such as GOMC850101MDFRRR09."),
     "rfc": N_("Enter the RFC: 13 characters for a person (10 without the homoclave)."),
+    "none_selected": N_("Tick at least one."),
 }
 FALLBACK = N_("This value is not valid.")
 

@@ -3,7 +3,7 @@
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from app.forms.base import InputForm
+from app.forms.base import InputForm, RowId
 from app.forms.text import Text
 from app.models import NominationStatus
 
@@ -20,6 +20,22 @@ class DecisionForm(InputForm):
     def _a_decision(cls, value: NominationStatus) -> NominationStatus:
         if value is NominationStatus.received:
             raise PydanticCustomError("enum", "not a decision")
+        return value
+
+
+MAX_BULK = 200
+
+
+class BulkDecisionForm(DecisionForm):
+    """One decision, with one reason, for the nominations ticked in the queue."""
+
+    nominations: list[RowId] = Field(default_factory=list, max_length=MAX_BULK)
+
+    @field_validator("nominations")
+    @classmethod
+    def _some(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise PydanticCustomError("none_selected", "no nomination ticked")
         return value
 
 

@@ -1,6 +1,7 @@
 """The screening queue, one nomination, its evidence files, and staff's decisions and notes."""
 
 import unicodedata
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,7 @@ from app.errors import NotFound
 from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.filters import NominationFilter
-from app.forms.screening import DecisionForm, NoteForm
+from app.forms.screening import BulkDecisionForm, DecisionForm, NoteForm
 from app.i18n import N_
 from app.models import MEXICAN_STATES, utcnow
 from app.services.files import FileStore
@@ -23,7 +24,7 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
 )
-from app.web.form_body import VerifiedForm, form_values
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
@@ -31,8 +32,15 @@ router = APIRouter()
 FILE_GONE = N_("This file is no longer stored.")
 
 
-@router.get("/nominations")
-def queue(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+def _queue_page(
+    request: Request,
+    templates: Templates,
+    session: SessionDep,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
     filters = NominationFilter.from_query(dict(request.query_params))
     found = screening.get_queue(session, filters=filters)
     return templates.render(
@@ -43,8 +51,49 @@ def queue(request: Request, session: SessionDep, templates: TemplatesDep) -> Res
             "filters": filters,
             "states": MEXICAN_STATES,
             "status_labels": screening.STATUS_LABELS,
+            "bulk": values or {"nominations": []},
+            "errors": errors or FormErrors(),
         },
+        status_code=status_code,
     )
+
+
+@router.get("/nominations")
+def queue(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    return _queue_page(request, templates, session)
+
+
+@router.post("/nominations/bulk")
+def decide_many(
+    request: Request,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """One decision and reason for the ticked nominations; the queue's filters are kept."""
+    values: dict[str, Any] = {**form_values(body), **form_lists(body, "nominations")}
+    form, errors = validate(BulkDecisionForm, values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            screening.decide_many(
+                session,
+                nomination_ids=form.nominations,
+                actor=account,
+                status=form.action,
+                reason=form.reason,
+            )
+        except screening.ReasonRequired as error:
+            errors.add("reason", t(error.message))
+    if errors or form is None:
+        session.rollback()
+        return _queue_page(
+            request, templates, session, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    query = NominationFilter.from_query(dict(request.query_params)).query_string(page=1)
+    return RedirectResponse(f"/staff/nominations{'?' + query if query else ''}", status_code=303)
 
 
 def _detail_page(

@@ -295,6 +295,24 @@ def decide(
     return nomination
 
 
+def decide_many(
+    session: Session,
+    *,
+    nomination_ids: list[int],
+    actor: Account,
+    status: NominationStatus,
+    reason: str = "",
+) -> list[Nomination]:
+    """The same decision and reason for several nominations (the queue's ticked rows), each
+    recorded and audited as if decided on its own page; all or none (a missing one is a 404)."""
+    if status is NominationStatus.ineligible and not reason.strip():
+        raise ReasonRequired()
+    return [
+        decide(session, nomination_id=nomination_id, actor=actor, status=status, reason=reason)
+        for nomination_id in sorted(set(nomination_ids))
+    ]
+
+
 def add_note(
     session: Session, *, nomination_id: int, author: Account, body: str, now: datetime
 ) -> NominationNote:
