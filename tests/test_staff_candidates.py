@@ -889,3 +889,176 @@ def test_a_finalist_cannot_lose_its_cleared_status(
     assert "remove the finalist first" in response.text
     session.refresh(candidate)
     assert candidate.vetting_status is VettingStatus.cleared
+
+
+# --- Grouping in one step -------------------------------------------------------------------
+
+
+def test_group_many_groups_every_suggested_match_and_new_candidates_in_one_post(
+    client: TestClient, session: Session, staff: Account, themes: tuple[Theme, Theme]
+) -> None:
+    youth, _ = themes
+    candidate = make_candidate(
+        session, staff, [make_nomination(session, youth, nominee_name="LOPEZ RUIZ MARIA FERNANDA")]
+    )
+    to_candidate = make_nomination(session, youth, nominee_name="Ma. Fernanda López Ruiz")
+    pair = [
+        make_nomination(session, youth, nominee_name=name, nominee_institution="SAT", state="JAL")
+        for name in ("Pedro Infante Cruz", "PEDRO INFANTE CRUZ")
+    ]
+    alone = make_nomination(
+        session, youth, nominee_name="Zoila Quintana", nominee_institution="IMSS", state="YUC"
+    )
+    page = client.get("/staff/candidates")
+    values = [
+        f"{to_candidate.id}:candidate:{candidate.id}",
+        f"{pair[0].id}:nomination:{pair[1].id}",
+        f"{pair[1].id}:nomination:{pair[0].id}",
+        f"{alone.id}:new",
+    ]
+    for value in values:
+        assert f'name="group" value="{value}" checked' in page.text
+
+    response = client.post(
+        "/staff/candidates/group-many",
+        data={"csrf_token": csrf_token_from(page), "group": values},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    session.expire_all()
+    grouped = {
+        n.id: n.candidate_id
+        for n in (session.get(Nomination, x.id) for x in [to_candidate, *pair, alone])
+        if n
+    }
+    assert grouped[to_candidate.id] == candidate.id
+    assert grouped[pair[0].id] == grouped[pair[1].id] not in (None, candidate.id)
+    assert grouped[alone.id] not in (None, candidate.id, grouped[pair[0].id])
+    assert count(session, Candidate) == 3
+    assert len(audit_events(session, "candidate.create")) == 3  # the first one, the pair, alone
+    assert len(audit_events(session, "candidate.add_nomination")) == 1
+    assert (
+        "Every eligible nomination belongs to a candidate." in client.get("/staff/candidates").text
+    )
+
+
+def test_group_many_refused_groups_nothing(
+    client: TestClient, session: Session, staff: Account, themes: tuple[Theme, Theme]
+) -> None:
+    youth, _ = themes
+    fine = make_nomination(session, youth, nominee_name="Zoila Quintana")
+    received = make_nomination(session, youth, status=NominationStatus.received)
+    token = csrf_token_from(client.get("/staff/candidates"))
+
+    refused = client.post(
+        "/staff/candidates/group-many",
+        data={"csrf_token": token, "group": [f"{fine.id}:new", f"{received.id}:new"]},
+        follow_redirects=False,
+    )
+    malformed = client.post(
+        "/staff/candidates/group-many",
+        data={"csrf_token": token, "group": ["1:drop table"]},
+        follow_redirects=False,
+    )
+
+    assert refused.status_code == malformed.status_code == 422
+    assert "is not marked eligible" in refused.text
+    assert count(session, Candidate) == 0
+    assert audit_events(session, "candidate.create") == []
+
+
+# --- The checklist in one form ----------------------------------------------------------------
+
+
+def test_checklist_records_the_four_checks_and_clears_in_one_post_each_audited(
+    client: TestClient, session: Session, staff: Account, themes: tuple[Theme, Theme]
+) -> None:
+    youth, _ = themes
+    candidate = make_candidate(session, staff, [make_nomination(session, youth)])
+    checked_on = today_in_mexico() - timedelta(days=1)
+    page = client.get(f"/staff/candidates/{candidate.id}")
+    assert f'action="/staff/candidates/{candidate.id}/checklist"' in page.text
+    kinds = ("references", "press", "public_records", "sanctions")
+
+    response = post_form(
+        client,
+        f"/staff/candidates/{candidate.id}/checklist",
+        {
+            "checklist_on": checked_on.isoformat(),
+            **{f"result_{kind}": "clear" for kind in kinds},
+            **{f"note_{kind}": f"Revisado: {kind}." for kind in kinds},
+            "new_status": "cleared",
+            "status_note": "Todo en orden.",
+        },
+    )
+
+    assert response.status_code == 303
+    checks = session.exec(select(VettingCheck)).all()
+    assert sorted(c.kind.value for c in checks) == sorted(kinds)
+    assert {(c.result, c.checked_on, c.author_id) for c in checks} == {
+        (CheckResult.clear, checked_on, staff.id)
+    }
+    assert {c.note for c in checks} == {f"Revisado: {kind}." for kind in kinds}
+    assert len(audit_events(session, "vetting.check_add")) == 4
+    [changed] = audit_events(session, "vetting.status")
+    assert json.loads(changed.after)["vetting_status"] == "cleared"
+    session.refresh(candidate)
+    assert candidate.vetting_status is VettingStatus.cleared
+
+
+def test_checklist_partial_records_only_the_chosen_checks_and_keeps_the_status(
+    client: TestClient, session: Session, staff: Account, themes: tuple[Theme, Theme]
+) -> None:
+    youth, _ = themes
+    candidate = make_candidate(session, staff, [make_nomination(session, youth)])
+
+    response = post_form(
+        client,
+        f"/staff/candidates/{candidate.id}/checklist",
+        {
+            "checklist_on": today_in_mexico().isoformat(),
+            "result_press": "concern",
+            "new_status": "",
+        },
+    )
+
+    assert response.status_code == 303
+    [check] = session.exec(select(VettingCheck)).all()
+    assert (check.kind, check.result) == (CheckKind.press, CheckResult.concern)
+    session.refresh(candidate)
+    assert candidate.vetting_status is VettingStatus.pending
+    assert audit_events(session, "vetting.status") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Choose the result of at least one check, or a status."),
+        ({"result_press": "clear", "new_status": "cleared"}, "Record the four standard checks"),
+        ({"result_press": "clear", "new_status": "flagged"}, "Say why the candidate is flagged."),
+        ({"result_press": "maybe"}, "Choose one of the options."),
+    ],
+)
+def test_checklist_refused_records_nothing(
+    client: TestClient,
+    session: Session,
+    staff: Account,
+    themes: tuple[Theme, Theme],
+    data: dict[str, str],
+    message: str,
+) -> None:
+    youth, _ = themes
+    candidate = make_candidate(session, staff, [make_nomination(session, youth)])
+
+    response = post_form(
+        client,
+        f"/staff/candidates/{candidate.id}/checklist",
+        {"checklist_on": today_in_mexico().isoformat(), **data},
+    )
+
+    assert response.status_code == 422
+    assert message in response.text
+    session.expire_all()
+    assert session.exec(select(VettingCheck)).all() == []
+    assert audit_events(session, "vetting.check_add") == []

@@ -28,6 +28,27 @@ class CreateCandidateForm(InputForm):
     with_nomination_id: OptionalRowId = None
 
 
+GroupChoice = Annotated[
+    str,
+    Field(pattern=r"^[1-9][0-9]{0,9}:(new|candidate:[1-9][0-9]{0,9}|nomination:[1-9][0-9]{0,9})$"),
+]
+
+
+class GroupManyForm(InputForm):
+    """The ticked groupings of the list's one-step form, each "nomination:new",
+    "nomination:candidate:id" or "nomination:nomination:id"."""
+
+    group: list[GroupChoice] = Field(min_length=1, max_length=500)
+
+    def choices(self) -> list[tuple[int, str, int | None]]:
+        """(nomination id, "new" | "candidate" | "nomination", the other id)."""
+        found: list[tuple[int, str, int | None]] = []
+        for value in self.group:
+            nomination, kind, *other = value.split(":")
+            found.append((int(nomination), kind, int(other[0]) if other else None))
+        return found
+
+
 class GroupForm(InputForm):
     candidate_id: RowId
     nomination_id: RowId
@@ -51,6 +72,64 @@ class VettingCheckForm(InputForm):
 class VettingStatusForm(InputForm):
     status: VettingStatus
     vetting_note: Text = Field("", max_length=5000)
+
+
+OptionalResult = Annotated[CheckResult | None, BeforeValidator(blank_to_none)]
+OptionalStatus = Annotated[VettingStatus | None, BeforeValidator(blank_to_none)]
+CHECKLIST_KINDS = (
+    CheckKind.references,
+    CheckKind.press,
+    CheckKind.public_records,
+    CheckKind.sanctions,
+)
+
+
+class ChecklistForm(InputForm):
+    """The four standard checks of a candidate in one form (a blank result is left unrecorded),
+    one date for all, and optionally the vetting status that follows from them."""
+
+    checklist_on: date
+    result_references: OptionalResult = None
+    note_references: Text = Field("", max_length=5000)
+    result_press: OptionalResult = None
+    note_press: Text = Field("", max_length=5000)
+    result_public_records: OptionalResult = None
+    note_public_records: Text = Field("", max_length=5000)
+    result_sanctions: OptionalResult = None
+    note_sanctions: Text = Field("", max_length=5000)
+    new_status: OptionalStatus = None
+    status_note: Text = Field("", max_length=5000)
+
+    def checks(self) -> list[VettingCheckForm]:
+        found = []
+        for kind in CHECKLIST_KINDS:
+            result = getattr(self, f"result_{kind.value}")
+            if result is not None:
+                found.append(
+                    VettingCheckForm(
+                        kind=kind,
+                        result=result,
+                        checked_on=self.checklist_on,
+                        note=getattr(self, f"note_{kind.value}"),
+                    )
+                )
+        return found
+
+
+def validate_checklist(
+    data: dict[str, str], t: Translator, *, today: date, bad_encoding: Collection[str] = ()
+) -> tuple[ChecklistForm | None, FormErrors]:
+    form, errors = validate(ChecklistForm, data, t, bad_encoding=bad_encoding)
+    if form is not None:
+        if form.checklist_on > today:
+            errors.add("checklist_on", t("A check cannot be dated in the future."))
+        elif form.checklist_on < EARLIEST_CHECK:
+            errors.add("checklist_on", t("Enter the date the check was made."))
+        if not form.checks() and form.new_status is None:
+            errors.general.append(t("Choose the result of at least one check, or a status."))
+        if form.new_status is VettingStatus.flagged and not form.status_note:
+            errors.add("status_note", t("Say why the candidate is flagged."))
+    return (None, errors) if errors else (form, errors)
 
 
 def validate_check(

@@ -6,12 +6,15 @@ from sqlmodel import Session
 
 from app.forms.base import validate
 from app.forms.candidates import (
+    CHECKLIST_KINDS,
     AddNominationForm,
     CandidateFilter,
     CreateCandidateForm,
     GroupForm,
+    GroupManyForm,
     MergeForm,
     validate_check,
+    validate_checklist,
     validate_status,
 )
 from app.forms.errors import FormErrors
@@ -21,7 +24,7 @@ from app.services.candidates import grouping, vetting
 from app.services.candidates.grouping import Refused
 from app.services.candidates.sanctions.overview import candidate_sanctions
 from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm, form_values
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates, translator
 
 router = APIRouter()
@@ -140,6 +143,31 @@ def group_nomination(
     )
 
 
+@router.post("/candidates/group-many")
+def group_many(
+    request: Request,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """From the list: every ticked grouping (suggested matches, new candidates) in one step."""
+    form, errors = validate(GroupManyForm, form_lists(body, "group"), t)
+    if form is not None:
+        try:
+            grouping.group_many(session, actor=account, choices=form.choices())
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _list_page(request, templates, session, errors=errors, status_code=422)
+    session.commit()
+    return RedirectResponse(
+        f"/staff/candidates{_list_query(_list_filter(request))}#ungrouped", status_code=303
+    )
+
+
 def _detail_page(
     request: Request,
     templates: Templates,
@@ -155,6 +183,7 @@ def _detail_page(
     t = translator(request)
     defaults = {
         "checked_on": _today(),
+        "checklist_on": _today(),
         "status": candidate.vetting_status.value,
         "vetting_note": candidate.vetting_note,
     }
@@ -170,6 +199,7 @@ def _detail_page(
             "states": MEXICAN_STATES,
             "today": _today(),
             "kind_labels": vetting.CHECK_KIND_LABELS,
+            "checklist_kinds": CHECKLIST_KINDS,
             "result_labels": vetting.CHECK_RESULT_LABELS,
             "kind_options": [(k.value, t(v)) for k, v in vetting.CHECK_KIND_LABELS.items()],
             "result_options": [(k.value, t(v)) for k, v in vetting.CHECK_RESULT_LABELS.items()],
@@ -291,6 +321,41 @@ def add_check(
             request, templates, session, candidate_id, values=values, errors=errors, status_code=422
         )
     vetting.add_check(session, actor=account, candidate_id=candidate_id, form=form)
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{candidate_id}#vetting", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/checklist")
+def record_checklist(
+    request: Request,
+    candidate_id: PathId,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """The standard checks and the status in one form."""
+    values = form_values(body)
+    today = utcnow().astimezone(TIMEZONE).date()
+    form, errors = validate_checklist(values, t, today=today, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            vetting.record_checklist(
+                session,
+                actor=account,
+                candidate_id=candidate_id,
+                checks=form.checks(),
+                status=form.new_status,
+                note=form.status_note,
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _detail_page(
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
+        )
     session.commit()
     return RedirectResponse(f"/staff/candidates/{candidate_id}#vetting", status_code=303)
 

@@ -521,6 +521,43 @@ def add_nomination(
     return candidate
 
 
+def group_many(
+    session: Session, *, actor: Account, choices: list[tuple[int, str, int | None]]
+) -> list[Candidate]:
+    """The list's one-step grouping: for each (nomination, kind, other id) in order, a new
+    candidate ("new"), the suggested candidate ("candidate") or a new candidate with another
+    ungrouped nomination ("nomination"); a pair already grouped by an earlier choice of the
+    same step joins that candidate instead. Each move is audited as if done on its own; any
+    refusal refuses the whole step."""
+    grouped: dict[int, int] = {}
+    touched: list[Candidate] = []
+    for nomination_id, kind, other_id in choices:
+        if nomination_id in grouped:
+            continue
+        if kind == "candidate" and other_id is not None:
+            candidate = add_nomination(
+                session, actor=actor, candidate_id=other_id, nomination_id=nomination_id
+            )
+        elif kind == "nomination" and other_id is not None and other_id in grouped:
+            candidate = add_nomination(
+                session, actor=actor, candidate_id=grouped[other_id], nomination_id=nomination_id
+            )
+        else:
+            candidate = create_candidate(
+                session,
+                actor=actor,
+                nomination_id=nomination_id,
+                with_nomination_id=other_id if kind == "nomination" else None,
+            )
+            if kind == "nomination" and other_id is not None:
+                assert candidate.id is not None
+                grouped[other_id] = candidate.id
+        assert candidate.id is not None
+        grouped[nomination_id] = candidate.id
+        touched.append(candidate)
+    return touched
+
+
 def _merged_status(target: VettingStatus, source: VettingStatus) -> VettingStatus:
     if target == source:
         return target

@@ -134,6 +134,24 @@ def add_check(
     return check
 
 
+def record_checklist(
+    session: Session,
+    *,
+    actor: Account,
+    candidate_id: int,
+    checks: list[VettingCheckForm],
+    status: VettingStatus | None,
+    note: str,
+) -> Candidate:
+    """Several checks and then, if given, the vetting status, in one step: each check and the
+    status change audited as if recorded on its own; a refused status refuses it all."""
+    for check in checks:
+        add_check(session, actor=actor, candidate_id=candidate_id, form=check)
+    if status is not None:
+        return set_status(session, actor=actor, candidate_id=candidate_id, status=status, note=note)
+    return lock_candidate(session, candidate_id)
+
+
 def set_status(
     session: Session, *, actor: Account, candidate_id: int, status: VettingStatus, note: str
 ) -> Candidate:
