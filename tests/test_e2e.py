@@ -4,9 +4,12 @@ Skipped unless E2E_TESTS is set and /usr/bin/chromium exists. Screenshots of the
 saved under test-artifacts/screenshots/ (git-ignored) for a person to look at.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -153,15 +156,15 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         page.get_by_role("button", name="Make it a new candidate").click()
         page.get_by_role("link", name=nomination.nominee_name).first.click()
         expect(page).to_have_url(re.compile(r"/staff/candidates/\d+$"))
+        # The four standard checks and the status in one form.
+        page.get_by_label("Date of the checks").fill(mexico_today().isoformat())
         for kind in ("references", "press", "public_records", "sanctions"):
-            page.get_by_label("Check", exact=True).select_option(kind)
-            page.get_by_label("Result").select_option("clear")
-            page.get_by_label("Date of the check").fill(mexico_today().isoformat())
-            page.get_by_label("Note").fill(f"Revisado: {kind}.")
-            page.get_by_role("button", name="Record check").click()
+            page.locator(f"#field-result_{kind}").select_option("clear")
+            page.locator(f"#field-note_{kind}").fill(f"Revisado: {kind}.")
+        page.get_by_label("Then set the vetting status").select_option("cleared")
+        page.get_by_role("button", name="Record the checks").click()
+        for kind in ("references", "press", "public_records", "sanctions"):
             expect(page.locator("main")).to_contain_text(f"Revisado: {kind}.")
-        page.get_by_label("Vetting status", exact=True).select_option("cleared")
-        page.get_by_role("button", name="Save vetting status").click()
         screenshot(page, "cycle-06-candidate-cleared")
 
         page.goto("/staff/finalists")
@@ -479,3 +482,76 @@ def test_e2e_main_pages_fit_a_phone_and_a_desktop(
                 context.close()
     # Wide tables scroll inside their own box; the page itself never scrolls sideways.
     assert overflowing == []
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_REPORT = Path(__file__).parent.parent / "test-artifacts" / "axe-report.json"
+# What axe must not find: serious and critical violations (WCAG 2.1 A and AA rules, and its
+# best practices); minor and moderate ones are kept in the report for a person to look at.
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return list(result)
+
+
+def test_e2e_axe_finds_no_serious_violation_in_either_language_or_width(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    world = seed_pages_world(session)
+    staff_pages = [
+        "/staff",
+        "/staff/nominations",
+        "/staff/candidates",
+        "/staff/finalists",
+        "/staff/criteria",
+        "/staff/judges",
+        "/staff/meetings",
+        world["staff_meeting"],
+        world["staff_meeting"] + "/close",
+        world["staff_meeting"] + "/results",
+        "/staff/publishing",
+        "/staff/exports",
+        "/staff/arco",
+        "/staff/outbox",
+    ]
+    judge_pages = ["/judges", "/judges/conflicts", world["meeting"], world["dossier"]]
+    report: list[dict[str, Any]] = []
+    blocking: list[str] = []
+    with running_portal(settings) as portal:
+        for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+            for lang in ("es", "en"):
+                for who, paths in (
+                    (None, PUBLIC_PAGES),
+                    ("staff", staff_pages),
+                    ("judge", judge_pages),
+                ):
+                    # axe is injected as an inline script, which the portal's CSP rightly refuses.
+                    context = new_context(
+                        browser,
+                        portal,
+                        viewport=viewport,
+                        is_mobile=label == "phone",
+                        bypass_csp=True,
+                    )
+                    page = context.new_page()
+                    if who:
+                        sign_in(page, world[who])
+                    page.goto(f"/?lang={lang}")
+                    for path in paths:
+                        response = page.goto(path)
+                        assert response is not None and response.status == 200, path
+                        for violation in axe_violations(page):
+                            where = f"{label} {lang} {path}"
+                            report.append({"page": where, **violation})
+                            if violation["impact"] in BLOCKING:
+                                targets = [n["target"] for n in violation["nodes"]][:3]
+                                blocking.append(f"{where}: {violation['id']} {targets}")
+                    context.close()
+    AXE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    AXE_REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    assert blocking == []
