@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("./var")
     secret_key: str | None = None
+    # The Ed25519 key that signs the audit chain's checkpoints (PEM, or the raw 32 bytes in
+    # base64); unset: one generated once into DATA_DIR (app/services/audit_chain.py).
+    checkpoint_signing_key: str | None = None
     environment: Environment = Environment.dev
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None

@@ -1,3 +1,4 @@
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,13 +17,19 @@ from app.config import Environment, Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
-from app.routes import auth, judges, public, results, staff
+from app.models import utcnow
+from app.routes import auth, judges, public, results, staff, transparency
+from app.services import audit_chain
+from app.services.results.transparency import due_checkpoints
 from app.web.deps import LoginRequired
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
 from app.web.templating import STATIC_DIR, Templates, translator
 
 log = logging.getLogger("app")
+# How often the server looks whether a checkpoint of the audit chain is due (a call that closed,
+# the day's one); every worker looks, and the database lets one of them make it.
+CHECKPOINT_CHECK_SECONDS = 300
 
 HTTP_MESSAGES = {
     400: N_("The request could not be understood."),
@@ -49,10 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = not settings.is_prod
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.environment is not Environment.test:
-            process.tune(threads=settings.worker_threads)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.environment is Environment.test:
+            yield
+            return
+        process.tune(threads=settings.worker_threads)
+        checkpoints = asyncio.create_task(_make_due_checkpoints(app))
         yield
+        checkpoints.cancel()
 
     app = PortalApp(
         lifespan=lifespan,
@@ -63,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.checkpoint_signer = audit_chain.load_signer(settings)
+    audit_chain.use_signer(app.state.engine, app.state.checkpoint_signer)
     app.state.templates = Templates(settings)
     app.state.page_cache = PageCache(settings.page_cache_seconds)
 
@@ -72,8 +85,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(judges.router)
+    app.include_router(transparency.router)
     _install_error_pages(app)
     return app
+
+
+async def _make_due_checkpoints(app: FastAPI) -> None:
+    """The daily checkpoint and the one for a call that closed, by the server itself."""
+    while True:
+        try:
+            made = await asyncio.to_thread(
+                due_checkpoints,
+                app.state.engine,
+                signer=app.state.checkpoint_signer,
+                now=utcnow(),
+            )
+            for made_one in made:
+                log.info("audit checkpoint %s: %s events", made_one.reason, made_one.event_count)
+        except Exception:
+            # A database that does not answer now may answer next time; the log says why.
+            log.exception("could not make the due audit checkpoints")
+        await asyncio.sleep(CHECKPOINT_CHECK_SECONDS)
 
 
 def error_page(

@@ -33,6 +33,7 @@ from app.models import (
     Account,
     Campaign,
     Candidate,
+    CheckpointReason,
     ConflictDeclaration,
     Criterion,
     Finalist,
@@ -47,12 +48,13 @@ from app.models import (
     Theme,
     Winner,
 )
-from app.services import audit
+from app.services import audit, audit_chain
 from app.services.campaigns.campaigns import get_current_campaign
 from app.services.files import FileStore
 from app.services.judging import aggregation
 from app.services.judging.aggregation import FinalistResult
 from app.services.mail import notifications
+from app.services.results import transparency
 
 CONTENT_FORMAT = 1
 # How scores became winners, frozen into each revision in both languages like any other
@@ -500,6 +502,9 @@ def announce_finalists(
             "emails_queued": sent,
         },
     )
+    audit_chain.checkpoint_at_commit(
+        session, reason=CheckpointReason.finalists_announced, edition=campaign.year
+    )
     return sent
 
 
@@ -854,6 +859,7 @@ def publish_revision(
             "emails_queued": sent,
         },
     )
+    transparency.seal_revision(session, campaign=campaign, revision=revision)
     return revision
 
 
