@@ -17,7 +17,9 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
+from app.services.files import FileStore
 from app.services.mail.sender import MailSender
+from app.services.privacy.retention import RetentionPurger
 from app.web.deps import LoginRequired
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
@@ -62,9 +64,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interval=settings.mail_interval_seconds,
             )
             sender.start()
+        purger = None
+        if settings.nomination_retention_days > 0:
+            purger = RetentionPurger(
+                app.state.engine,
+                FileStore(settings.files_dir),
+                days=settings.nomination_retention_days,
+            )
+            purger.start()
         yield
         if sender is not None:
             sender.stop()
+        if purger is not None:
+            purger.stop()
 
     app = PortalApp(
         lifespan=lifespan,
