@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from app.db import make_engine
-from app.migrate import downgrade, upgrade
+from app.migrate import downgrade, include_name, upgrade
 from app.models import metadata
 from tests.conftest import (
     ON_POSTGRES,
@@ -36,7 +36,9 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
 
 def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(context, metadata))
 
 
