@@ -18,6 +18,7 @@ from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
 from app.services.mail.sender import MailSender
+from app.services.nominations.exports import ExportTurns
 from app.web.deps import LoginRequired
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.templates = Templates(settings)
     app.state.page_cache = PageCache(settings.page_cache_seconds)
+    app.state.export_turns = ExportTurns()
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
