@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # How often the server looks at the outbox besides when it queues mail itself; 0: never
     # (`send-mail` from cron delivers instead). Used only when SMTP_URL is set.
     mail_interval_seconds: float = 30.0
+    # How often the server looks for meetings whose automatic reminder to judges is due
+    # (app/services/judging/progress.py); 0: never.
+    reminder_interval_seconds: float = 60.0
     default_locale: str = "es"
     nomination_rate_limit: int = 10
     form_min_seconds: int = 5

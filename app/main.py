@@ -17,6 +17,7 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
+from app.services.judging.progress import ReminderSender
 from app.services.mail.sender import MailSender
 from app.services.nominations.exports import ExportTurns
 from app.web.deps import LoginRequired
@@ -55,6 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.environment is not Environment.test:
             process.tune(threads=settings.worker_threads)
         sender = None
+        reminders = None
+        if settings.reminder_interval_seconds > 0:
+            reminders = ReminderSender(
+                app.state.engine,
+                base_url=settings.base_url,
+                interval=settings.reminder_interval_seconds,
+            )
+            reminders.start()
         if settings.smtp_url and settings.mail_interval_seconds > 0:
             sender = MailSender(
                 app.state.engine,
@@ -64,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             sender.start()
         yield
+        if reminders is not None:
+            reminders.stop()
         if sender is not None:
             sender.stop()
 

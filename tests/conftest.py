@@ -59,6 +59,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         "default_locale": "es",
         "form_min_seconds": 0,
         "nomination_rate_limit": 0,
+        # The server's own reminders run only in the tests that ask for them.
+        "reminder_interval_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
