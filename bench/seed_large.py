@@ -10,7 +10,8 @@ In one transaction, with the app's own tables, it writes what a large year leave
   eligible ones grouped into candidates, as screening does. So that `GET /results` shows a real
   published edition and not a "stage" page, the campaign also gets a small result of the
   usual size: 10 finalists, a panel of 7 judges, one closed meeting, 2 winners and revision 1
-  published with the same snapshot the staff action freezes;
+  published with the same snapshot the staff action freezes (the finalists are not marked
+  announced, which would end the call that the nomination scenarios need open);
 - a large edition, two years back: 3,000 nominations, 1,000 finalists (500 per theme),
   30 judges on the panel of both themes, 6 weighted criteria, meeting 1 closed and meeting 2
   (its shortlist: everyone) open, every judge's submitted sheet for every finalist in both
@@ -780,9 +781,8 @@ def _publish_small_result(
         ("campaign_id", "theme_id", "finalist_id", "rationale", "confirmed_by_id", "confirmed_at"),
         ((_id(edition.campaign), t, f, "", staff_id, now) for t, f in winners.items()),
     )
-    edition.campaign.finalists_announced_at = now - timedelta(days=5)
-    session.add(edition.campaign)
-    session.flush()
+    # finalists_announced_at stays unset: announcing ends the call (issue 21), and the
+    # nomination scenarios need this campaign's form open; /results reads only the revision.
     content = build_results_content(session, campaign=edition.campaign)
     session.add(
         ResultsRevision(
