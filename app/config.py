@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     nomination_rate_limit: int = 10
     form_min_seconds: int = 5
     form_max_age_hours: int = 24
+    # How long a saved draft of a nomination and its link last (issue 21), in days.
+    draft_days: int = 30
     max_files: int = 5
     max_file_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 25 * 1024 * 1024

@@ -90,3 +90,20 @@ def validate_nomination(
     if errors:
         return None, errors
     return form, errors
+
+
+class DraftForm(InputForm):
+    """What saving a draft needs to be valid: the address its link is mailed to (issue 21)."""
+
+    nominator_email: Email = Field(max_length=254)
+
+
+def validate_draft(email: str, t: Translator) -> tuple[DraftForm | None, FormErrors]:
+    if not email.strip():
+        errors = FormErrors()
+        errors.add(
+            "nominator_email",
+            t("To save a draft, give your e-mail address: we send the link to finish it there."),
+        )
+        return None, errors
+    return validate(DraftForm, {"nominator_email": email}, t)

@@ -163,3 +163,21 @@ class NominationNote(SQLModel, table=True):
     author_id: int = Field(foreign_key="account.id")
     body: str = Field(sa_type=Text)
     created_at: datetime = timestamp(default_now=True)
+
+
+class NominationDraft(SQLModel, table=True):
+    """A nomination saved to finish later (issue 21): what was typed, under a link mailed to the
+    nominator. Only the link's hash is kept; the draft goes when the nomination is sent or when
+    it expires (DRAFT_DAYS)."""
+
+    __tablename__ = "nomination_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(foreign_key="theme.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    # The fields as typed, a JSON object of strings: a draft need not be valid yet.
+    content: str = Field(sa_type=Text)
+    locale: str = Field(default="es", max_length=5)
+    created_at: datetime = timestamp(default_now=True)
+    updated_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp(index=True)

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.background import BackgroundTask
@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import single_read
+from app.errors import NotFound
 from app.forms.errors import FormErrors
-from app.forms.nomination import validate_nomination
+from app.forms.nomination import validate_draft, validate_nomination
 from app.i18n import N_, Translator
 from app.models import MEXICAN_STATES, Theme, utcnow
 from app.services.campaigns import campaigns
@@ -24,7 +25,7 @@ from app.services.files import (
     clean_upload,
     sweep_held_files,
 )
-from app.services.nominations import intake
+from app.services.nominations import drafts, intake
 from app.web.background import screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import SessionDep, get_settings, get_templates, open_session
@@ -92,6 +93,8 @@ def _form_page(
     values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
     attached: list[CleanFile] | None = None,
+    draft: drafts.Draft | None = None,
+    draft_saved: bool = False,
     status_code: int = 200,
 ) -> Response:
     return templates.render(
@@ -104,6 +107,8 @@ def _form_page(
             "errors": errors or FormErrors(),
             "states": MEXICAN_STATES,
             "attached": attached or [],
+            "draft": draft,
+            "draft_saved": draft_saved,
         },
         status_code=status_code,
         headers=NO_STORE,
@@ -195,6 +200,10 @@ NOMINATION = PublicForm(
 
 # The button that removes a file kept for the form (its SHA-256 as value): the form comes back.
 REMOVE_FILE = "remove_file"
+# The button that saves the form as a draft to finish later (issue 21), and the hidden field
+# with the token of the draft a form was brought back from.
+ACTION, SAVE_DRAFT = "action", "save_draft"
+DRAFT = "draft"
 # When this process last swept the files kept for expired forms.
 _last_held_sweep: list[datetime] = []
 HELD_SWEEP_EVERY = timedelta(hours=1)
@@ -294,8 +303,14 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         page_cache: PageCache = request.app.state.page_cache
         theme = page_cache.remember(("theme", slug), lambda: _detached_theme(session, slug))
         view = campaigns.theme_view(theme, now=now)
-        fields = {name: value for name, value in guard.fields.items() if name != REMOVE_FILE}
+        fields = {
+            name: value
+            for name, value in guard.fields.items()
+            if name not in (REMOVE_FILE, ACTION, DRAFT)
+        }
         removed = guard.values.pop(REMOVE_FILE, None)
+        action = guard.values.pop(ACTION, "")
+        draft_token = guard.values.get(DRAFT, "")
         if refused := guard.screen(is_open=view.is_open, page=page):
             return refused
         if removed:
@@ -305,6 +320,27 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             files = _attach(kept, _clean_files(body, settings, t, errors), settings, t, errors)
             _keep(guard, held, files, attached, t, errors)
             return page(errors, 422 if errors else 200)
+
+        if action == SAVE_DRAFT:
+            draft_form, errors = validate_draft(fields.get("nominator_email", ""), t)
+            errors.general += guard.repeated_fields()
+            if errors or draft_form is None:
+                return page(errors, 422)
+            email = draft_form.nominator_email
+            saved = guard.save(
+                lambda: drafts.save_draft(
+                    session,
+                    theme=view.theme,
+                    values=drafts.draft_values(fields),
+                    email=email,
+                    token=draft_token,
+                    locale=t.locale,
+                    days=settings.draft_days,
+                    now=now,
+                    base_url=settings.base_url,
+                )
+            )
+            return RedirectResponse(saved.path + "?saved=1", status_code=303)
 
         errors = FormErrors(general=guard.repeated_fields())
         _dropped_files(body, settings, t, errors)
@@ -346,6 +382,8 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
                 base_url=settings.base_url,
             )
             assert nomination.id is not None
+            # Sent: the draft it was finished from is no longer needed (issue 21).
+            drafts.discard_draft(session, token=draft_token)
             # Screened against the sanction registries once the receipt is on its way (issue 14).
             screening = BackgroundTask(screen_new_nomination, engine, settings, nomination.id)
             return Stored(nomination.reference, background=screening)
@@ -355,6 +393,35 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         # Stored (or stored already): the files kept for the form are with the nomination.
         held.clear()
         return response
+
+
+@router.get("/drafts/{token}")
+async def draft_form(request: Request, token: str, saved: str = "") -> Response:
+    """A saved draft brought back as the form, filled in as it was left (issue 21)."""
+
+    def render() -> Response:
+        with open_session(request) as session:
+            now = utcnow()
+            draft = drafts.open_draft(session, token=token, now=now)
+            if draft is None:
+                raise NotFound(
+                    N_(
+                        "This link to a saved nomination has expired, or the nomination was"
+                        " already sent. Start a new nomination from the home page."
+                    )
+                )
+            view = campaigns.get_theme(session, slug=draft.theme_slug, now=now)
+            return _form_page(
+                request,
+                get_templates(request),
+                view,
+                values={**draft.values, DRAFT: token},
+                draft=draft,
+                draft_saved=saved == "1",
+                status_code=200 if view.is_open else 403,
+            )
+
+    return await run_in_threadpool(render)
 
 
 def _status_page(

@@ -42,6 +42,7 @@ UNSHOWN: tuple[type, ...] = (
     models.AuditEvent,
     models.EvidenceFile,
     models.Nomination,
+    models.NominationDraft,
     models.NominationNote,
     models.OutboxMessage,
     models.RateLimitHit,

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -46,6 +47,7 @@ ORIGIN = "form_origin"
 
 # The form's page again, with what was typed: the errors to show and the status to answer.
 FormPage = Callable[[FormErrors, int], Response]
+Saved = TypeVar("Saved")
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,16 @@ class PublicFormGuard:
         begin_write(self.session)
         throttle.record_hits(self.session, limits=self.limits, now=self.now)
         self.session.commit()
+
+    def save(self, write: Callable[[], Saved]) -> Saved:
+        """Writes something else than the submission itself (a draft to finish later) and
+        commits; it counts against the client's rate limits as a submission does."""
+        end_reads(self.session)
+        begin_write(self.session)
+        saved = write()
+        throttle.record_hits(self.session, limits=self.limits, now=self.now)
+        self.session.commit()
+        return saved
 
     def store(self, insert: Callable[[str], Stored]) -> Response:
         """Stores the submission and commits: `insert(key)` adds its rows under the submission
