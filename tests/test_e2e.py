@@ -555,3 +555,41 @@ def test_e2e_axe_finds_no_serious_violation_in_either_language_or_width(
     AXE_REPORT.parent.mkdir(parents=True, exist_ok=True)
     AXE_REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     assert blocking == []
+
+
+def test_e2e_a_draft_saved_on_a_phone_is_finished_on_another_device(
+    browser: Browser, settings: Settings, session: Session
+) -> None:
+    """Issue 21 item 9: half a form saved on a phone, its mailed link opened elsewhere, the
+    form there filled in as it was left, sent from there."""
+    make_open_campaign(session)
+    data = nomination_data()
+    with running_portal(settings) as portal:
+        phone = new_context(browser, portal, viewport=PHONE, is_mobile=True)
+        page = phone.new_page()
+        page.goto("/nominate/youth")
+        page.locator("#field-nominee_name").fill(data["nominee_name"])
+        page.locator("#field-achievement").fill(data["achievement"])
+        page.locator("#field-nominator_email").fill(data["nominator_email"])
+        page.get_by_role("button", name="Save and finish later").click()
+        expect(page.get_by_text("Your draft is saved. It has not been sent yet.")).to_be_visible()
+        expect(page.locator("#field-nominee_name")).to_have_value(data["nominee_name"])
+        screenshot(page, "draft-saved-phone")
+        link = page.url.split("?")[0]
+        phone.close()
+
+        desktop = new_context(browser, portal, viewport=DESKTOP)
+        page = desktop.new_page()
+        page.goto(link)
+        expect(page.get_by_text("This is your saved draft.")).to_be_visible()
+        expect(page.locator("#field-achievement")).to_have_value(data["achievement"])
+        fill_nomination_with_mouse(page)
+        page.get_by_role("button", name="Send nomination").click()
+        expect(
+            page.get_by_role("heading", name=re.compile("your nomination was received"))
+        ).to_be_visible()
+        page.goto(link)
+        expect(page.get_by_text("already sent")).to_be_visible()
+        desktop.close()
+    session.rollback()
+    assert session.exec(select(Nomination.nominee_name)).all() == [data["nominee_name"]]
