@@ -222,7 +222,13 @@ def test_login_unknown_account_verifies_a_dummy_hash(
     monkeypatch.setattr(PasswordHasher, "verify", spy)
 
     result = login.log_in(
-        session, email="nadie@example.org", password="x", client="c", key=b"k", now=utcnow()
+        session,
+        email="nadie@example.org",
+        password="x",
+        client="c",
+        key=b"k",
+        now=utcnow(),
+        base_url="http://testserver",
     )
 
     assert result.outcome is login.LoginOutcome.failed
@@ -340,12 +346,12 @@ def test_login_page_when_signed_in_goes_home(client: TestClient, session: Sessio
 # Throttling
 
 
-def test_login_throttles_an_account_after_five_failures(
+def test_login_throttles_an_address_from_one_client_after_five_failures(
     client: TestClient, session: Session
 ) -> None:
     staff = make_account(session, Role.staff)
     client.get("/?lang=en")
-    for _ in range(login.FAILED_LOGINS_PER_ACCOUNT):
+    for _ in range(login.FREE_FAILURES):
         assert post_login(client, staff.email, "wrong password here").status_code == 422
 
     response = post_login(client, staff.email, DEFAULT_PASSWORD)
@@ -363,7 +369,7 @@ def test_login_throttle_page_is_the_same_for_unknown_accounts(
 ) -> None:
     staff = make_account(session, Role.staff, email="ana@example.org")
     for email in (staff.email, "nadie@example.org"):
-        for _ in range(login.FAILED_LOGINS_PER_ACCOUNT):
+        for _ in range(login.FREE_FAILURES):
             post_login(client, email, "wrong password here")
 
     known = post_login(client, staff.email, "wrong password here")
@@ -376,23 +382,23 @@ def test_login_throttle_page_is_the_same_for_unknown_accounts(
 
 def test_login_success_clears_the_accounts_failures(client: TestClient, session: Session) -> None:
     staff = make_account(session, Role.staff)
-    for _ in range(login.FAILED_LOGINS_PER_ACCOUNT - 1):
+    for _ in range(login.FREE_FAILURES - 1):
         post_login(client, staff.email, "wrong password here")
     assert post_login(client, staff.email, DEFAULT_PASSWORD).status_code == 303
     client.cookies.clear()
 
-    for _ in range(login.FAILED_LOGINS_PER_ACCOUNT - 1):
+    for _ in range(login.FREE_FAILURES - 1):
         post_login(client, staff.email, "wrong password here")
 
     assert post_login(client, staff.email, DEFAULT_PASSWORD).status_code == 303
 
 
-def test_login_throttle_ends_after_the_window(client: TestClient, session: Session) -> None:
+def test_login_throttle_ends_after_the_wait(client: TestClient, session: Session) -> None:
     staff = make_account(session, Role.staff)
-    for _ in range(login.FAILED_LOGINS_PER_ACCOUNT):
+    for _ in range(login.FREE_FAILURES):
         post_login(client, staff.email, "wrong password here")
     for hit in session.exec(select(RateLimitHit)).all():
-        hit.created_at -= login.WINDOW + timedelta(seconds=1)
+        hit.created_at -= login.FIRST_WAIT + timedelta(seconds=1)
         session.add(hit)
     session.commit()
 
@@ -442,8 +448,109 @@ def test_login_throttle_keeps_no_addresses(client: TestClient, session: Session)
     post_login(client, "ana@example.org", "wrong password")
 
     buckets = [hit.bucket for hit in session.exec(select(RateLimitHit)).all()]
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # the address from this client, this client, the address
     assert not any("ana" in bucket or "testclient" in bucket for bucket in buckets)
+
+
+# No lock-out by strangers
+
+
+def fail_as(app: FastAPI, address: str, email: str, times: int) -> list[int]:
+    """`times` wrong passwords for `email` from the client at `address`: their statuses."""
+    with TestClient(app, client=(address, 4000)) as stranger:
+        return [post_login(stranger, email, "wrong password").status_code for _ in range(times)]
+
+
+def test_login_strangers_wrong_passwords_do_not_stop_the_owner(
+    app: FastAPI, session: Session
+) -> None:
+    staff = make_account(session, Role.staff)
+    strangers = [f"203.0.113.{n}" for n in range(1, 4)]
+    for address in strangers:
+        statuses = fail_as(app, address, staff.email, login.FREE_FAILURES + 1)
+        # Each stranger is held back once past its free failures...
+        assert statuses[-1] == 429
+
+    # ...and the owner, from a client that has not been failing, gets in.
+    with TestClient(app, client=("198.51.100.7", 4000)) as owner:
+        response = post_login(owner, staff.email, DEFAULT_PASSWORD)
+
+    assert response.status_code == 303
+    assert live_sessions(session, staff) == 1
+
+
+def test_login_owner_can_change_password_while_strangers_fail(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    staff = make_account(session, Role.staff)
+    fail_as(app, "203.0.113.1", staff.email, login.FREE_FAILURES + 1)
+    sign_in(client, session, staff)
+
+    response = post_change(client, DEFAULT_PASSWORD, NEW_PASSWORD)
+
+    assert response.status_code == 303
+    reload(session, staff)
+    assert PasswordHasher().verify(staff.password_hash, NEW_PASSWORD)
+
+
+def test_login_delays_grow_with_each_failure_of_one_client(
+    client: TestClient, session: Session
+) -> None:
+    staff = make_account(session, Role.staff)
+    waits = []
+    for _ in range(3):
+        statuses = [
+            post_login(client, staff.email, "wrong password").status_code
+            for _ in range(login.FREE_FAILURES if not waits else 1)
+        ]
+        assert statuses[-1] == 422
+        refused = post_login(client, staff.email, DEFAULT_PASSWORD)
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["retry-after"]))
+        # The wait passes (the failures are moved back by it).
+        for hit in session.exec(select(RateLimitHit)).all():
+            hit.created_at -= timedelta(seconds=waits[-1])
+            session.add(hit)
+        session.commit()
+
+    assert waits[0] <= login.FIRST_WAIT.total_seconds() + 1
+    assert waits[0] < waits[1] < waits[2]
+    assert post_login(client, staff.email, DEFAULT_PASSWORD).status_code == 303
+
+
+def test_login_attack_mails_the_owner_once(app: FastAPI, session: Session) -> None:
+    staff = make_account(session, Role.staff, email="ana@example.org")
+    for n in range(login.ATTACK_FAILURES + 3):
+        fail_as(app, f"203.0.113.{n}", staff.email, 1)
+
+    reload(session)
+    mails = session.exec(select(OutboxMessage)).all()
+    assert [mail.to_address for mail in mails] == ["ana@example.org"]
+    assert "intentando entrar" in mails[0].subject  # Spanish, the account's language
+    assert "/account/password" in mails[0].body
+    assert [e.object_id for e in events(session, "login.attack_alert")] == [str(staff.id)]
+
+
+def test_login_unknown_address_attacked_mails_nobody(app: FastAPI, session: Session) -> None:
+    for n in range(login.ATTACK_FAILURES + 1):
+        fail_as(app, f"203.0.113.{n}", "nadie@example.org", 1)
+
+    reload(session)
+    assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_login_attacked_address_gives_each_client_one_free_failure(
+    app: FastAPI, session: Session
+) -> None:
+    staff = make_account(session, Role.staff)
+    for n in range(login.ATTACK_FAILURES):
+        fail_as(app, f"203.0.113.{n}", staff.email, 1)
+
+    # A new client guessing during the attack waits after its first failure...
+    assert fail_as(app, "192.0.2.50", staff.email, 2) == [422, 429]
+    # ...while the owner's right password from another client still gets in.
+    with TestClient(app, client=("198.51.100.7", 4000)) as owner:
+        assert post_login(owner, staff.email, DEFAULT_PASSWORD).status_code == 303
 
 
 # Signing out
@@ -655,7 +762,7 @@ def test_change_password_refuses_weak_or_mismatched(
 def test_change_password_guessing_is_throttled(client: TestClient, session: Session) -> None:
     staff = make_account(session, Role.staff)
     sign_in(client, session, staff)
-    for _ in range(login.FAILED_LOGINS_PER_ACCOUNT):
+    for _ in range(login.FREE_FAILURES):
         assert post_change(client, "a guess at it", NEW_PASSWORD).status_code == 422
 
     response = post_change(client, DEFAULT_PASSWORD, NEW_PASSWORD)

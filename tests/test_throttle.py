@@ -86,3 +86,23 @@ def test_throttle_keyed_bucket_names_the_action_not_the_value() -> None:
     assert bucket == throttle.keyed_bucket(KEY, "nominate", "192.0.2.1")
     assert bucket != throttle.keyed_bucket(KEY, "nominate", "192.0.2.2")
     assert len(bucket) <= 100  # the column's length
+
+
+def test_throttle_growing_delays_double_after_the_free_hits(session: Session) -> None:
+    limit = throttle.Limit(
+        "p:1", 2, timedelta(hours=1), delay=timedelta(minutes=1), longest=timedelta(minutes=5)
+    )
+    hit(session, "p:1", NOW - timedelta(minutes=30))
+    assert throttle.wait_seconds(session, limits=[limit], now=NOW) == 0
+
+    hit(session, "p:1", NOW)
+    first = throttle.wait_seconds(session, limits=[limit], now=NOW)
+    hit(session, "p:1", NOW)
+    second = throttle.wait_seconds(session, limits=[limit], now=NOW)
+    for _ in range(5):
+        hit(session, "p:1", NOW)
+    longest = throttle.wait_seconds(session, limits=[limit], now=NOW)
+
+    # Counted from the latest hit, not the oldest: 1 min, then 2, then at most 5.
+    assert (first, second, longest) == (61, 121, 301)
+    assert throttle.wait_seconds(session, limits=[limit], now=NOW + timedelta(minutes=5)) == 0

@@ -128,6 +128,7 @@ def log_in(
             client=_client(request),
             key=settings.signing_key,
             now=utcnow(),
+            base_url=settings.base_url,
             previous_token=request.cookies.get(SESSION_COOKIE),
         )
     except TooManyRequests as error:

@@ -3,9 +3,10 @@ app process sees the same counts.
 
 A bucket is an action and who does it, keyed (`keyed_bucket`) so that the stored name reveals
 neither a client's address nor a typed e-mail. A `Limit` allows a bucket so many hits in a
-sliding window. A caller asks how long to wait before acting (`wait_seconds`, or `check`,
-which refuses), counts the action when it should count (`record_hits`), and may forget a
-bucket's hits (`forget`).
+sliding window, or, with a `delay`, makes each hit past that many wait longer than the one
+before. A caller asks how long to wait before acting (`wait_seconds`, or `check`, which
+refuses), counts the action when it should count (`record_hits`), and may forget a bucket's
+hits (`forget`).
 """
 
 import hashlib
@@ -24,11 +25,16 @@ from app.models import RateLimitHit
 
 @dataclass(frozen=True)
 class Limit:
-    """At most `hits` counted actions in any `window` in `bucket`; 0 (or less) is no limit."""
+    """At most `hits` counted actions in any `window` in `bucket`; 0 (or less) is no limit.
+
+    With a `delay`, growing delays instead: once `hits` actions are counted in the window, the
+    next waits `delay` after the latest, and each one more doubles it, up to `longest`."""
 
     bucket: str
     hits: int
     window: timedelta
+    delay: timedelta | None = None
+    longest: timedelta | None = None
 
     @property
     def action(self) -> str:
@@ -48,14 +54,23 @@ def wait_seconds(session: Session, *, limits: Iterable[Limit], now: datetime) ->
     for limit in limits:
         if limit.hits <= 0:
             continue
-        count, oldest = session.exec(
-            select(func.count(), func.min(RateLimitHit.created_at)).where(
+        count, oldest, latest = session.exec(
+            select(
+                func.count(), func.min(RateLimitHit.created_at), func.max(RateLimitHit.created_at)
+            ).where(
                 RateLimitHit.bucket == limit.bucket,
                 col(RateLimitHit.created_at) > now - limit.window,
             )
         ).one()
-        if count >= limit.hits:
+        if count < limit.hits:
+            continue
+        if limit.delay is None:
             until = (oldest or now) + limit.window
+        else:
+            # Past 2**20 the cap has long applied; the exponent stays small.
+            growing = limit.delay * 2 ** min(count - limit.hits, 20)
+            until = (latest or now) + min(growing, limit.longest or limit.window)
+        if until > now:
             wait = max(wait, int((until - now).total_seconds()) + 1)
     return wait
 

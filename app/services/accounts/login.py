@@ -1,9 +1,18 @@
 """Signing in and out, changing and resetting passwords, and the throttles that guard them.
 
-Failed attempts are counted by the rate limiter (app.services.throttle), per attempted e-mail
-address and per client. The e-mail bucket is keyed on what was typed, not on an account: an
-address without an account is throttled exactly like one with an account, and the answers never
-tell them apart.
+Failed sign-ins are counted by the rate limiter (app.services.throttle) so that nobody can lock
+an owner out by failing with their address:
+
+- per address and client: after FREE_FAILURES failures with one address from one client, that
+  client waits before its next try with that address, longer after each further failure. The
+  owner, from a client that has not been failing, still gets in with the right password;
+- per client, whatever the address (password spraying): FAILED_LOGINS_PER_CLIENT in WINDOW;
+- per address, from anywhere: ATTACK_FAILURES in ATTACK_WINDOW is an attack. The owner is told
+  by e-mail (at most once per ALERT_EVERY), and while it lasts each client gets one free failure
+  with that address instead of FREE_FAILURES, so that many clients guess slowly too.
+
+Buckets are keyed on the address typed, not on an account: an address without an account is
+throttled exactly like one with an account, and the answers never tell them apart.
 """
 
 import hashlib
@@ -25,9 +34,16 @@ from app.services.accounts.sessions import end_session, find_signed_in, start_se
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
 
+FREE_FAILURES = 5
+FIRST_WAIT = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(minutes=15)
+# How long a client's failures with one address are remembered, for the delays to grow.
+PAIR_WINDOW = timedelta(hours=1)
 WINDOW = timedelta(minutes=15)
-FAILED_LOGINS_PER_ACCOUNT = 5
 FAILED_LOGINS_PER_CLIENT = 20
+ATTACK_FAILURES = 10
+ATTACK_WINDOW = timedelta(hours=1)
+ALERT_EVERY = timedelta(hours=24)
 RESETS_PER_CLIENT = 5
 # Reset e-mails one address can receive per hour, so nobody can flood someone's mailbox.
 RESET_MAILS_PER_ACCOUNT = 3
@@ -47,10 +63,24 @@ def client_hash(key: bytes, client: str) -> str:
     return hmac.new(key, ("client:" + client).encode(), hashlib.sha256).hexdigest()
 
 
+def _pair_limit(key: bytes, email: str, client: str, *, free: int) -> throttle.Limit:
+    """Failed sign-ins with one (normalised) address from one client: growing delays."""
+    # A newline cannot be typed in the address field's single line, nor be part of a client.
+    bucket = throttle.keyed_bucket(key, "login-pair", f"{email}\n{client}")
+    return throttle.Limit(bucket, free, PAIR_WINDOW, delay=FIRST_WAIT, longest=LONGEST_WAIT)
+
+
 def _account_limit(key: bytes, email: str) -> throttle.Limit:
-    """Failed sign-ins with one (normalised) address, whether or not it has an account."""
+    """Failed sign-ins with one address from anywhere: counted to notice an attack, never to
+    refuse (that would let anyone lock the owner out)."""
     bucket = throttle.keyed_bucket(key, "login-account", email)
-    return throttle.Limit(bucket, FAILED_LOGINS_PER_ACCOUNT, WINDOW)
+    return throttle.Limit(bucket, ATTACK_FAILURES, ATTACK_WINDOW)
+
+
+def _alert_limit(key: bytes, account: Account) -> throttle.Limit:
+    """The e-mails telling an owner that their account is attacked: one per ALERT_EVERY."""
+    bucket = throttle.keyed_bucket(key, "login-alert", str(account.id))
+    return throttle.Limit(bucket, 1, ALERT_EVERY)
 
 
 def _client_limit(key: bytes, client: str) -> throttle.Limit:
@@ -63,6 +93,17 @@ def _reset_limit(key: bytes, client: str) -> throttle.Limit:
     """Password reset requests from one client."""
     bucket = throttle.keyed_bucket(key, "reset-client", client)
     return throttle.Limit(bucket, RESETS_PER_CLIENT, WINDOW)
+
+
+def _login_limits(
+    session: Session, *, key: bytes, email: str, client: str, now: datetime
+) -> tuple[throttle.Limit, throttle.Limit, throttle.Limit]:
+    """The pair's, the client's and the address's limits of one attempt; the pair gets one free
+    failure instead of FREE_FAILURES while the address is attacked."""
+    account_limit = _account_limit(key, email)
+    attacked = throttle.wait_seconds(session, limits=[account_limit], now=now) > 0
+    pair = _pair_limit(key, email, client, free=1 if attacked else FREE_FAILURES)
+    return pair, _client_limit(key, client), account_limit
 
 
 def normalise_email(email: str) -> str:
@@ -124,17 +165,21 @@ def log_in(
     client: str,
     key: bytes,
     now: datetime,
+    base_url: str,
     previous_token: str | None = None,
 ) -> LoginResult:
     """Checks the password and starts a new session (a new token at every login).
 
-    Raises TooManyRequests, after writing the refusal to the audit trail, when the address or
-    the client has too many recent failures; the caller commits before showing it."""
+    Raises TooManyRequests, after writing the refusal to the audit trail, when this client
+    must wait (its failures with this address, or its failures in all); the caller commits
+    before showing it. Failures with an address from anywhere only tell its owner by e-mail,
+    at `base_url`'s pages."""
     email = normalise_email(email)
-    account_limit = _account_limit(key, email)
-    limits = [account_limit, _client_limit(key, client)]
+    pair_limit, client_limit, account_limit = _login_limits(
+        session, key=key, email=email, client=client, now=now
+    )
     fingerprint = client_hash(key, client)
-    wait = throttle.wait_seconds(session, limits=limits, now=now)
+    wait = throttle.wait_seconds(session, limits=[pair_limit, client_limit], now=now)
     # No address has control characters, and PostgreSQL refuses a NUL in a query: unknown.
     typed_controls = any(ord(c) < 32 or ord(c) == 127 for c in email)
     account = (
@@ -159,7 +204,7 @@ def log_in(
     # time taken does not tell whether the address has one.
     matches = accounts.verify_password(account.password_hash if account else "", password)
     if account is None or not matches or not account.is_active:
-        throttle.record_hits(session, limits=limits, now=now)
+        throttle.record_hits(session, limits=[pair_limit, client_limit, account_limit], now=now)
         audit.record(
             session,
             actor=None,
@@ -169,13 +214,18 @@ def log_in(
             after=_attempt_details(email),
             client_hash=fingerprint,
         )
+        if account is not None and account.is_active:
+            _tell_owner_if_attacked(
+                session, account=account, limit=account_limit, key=key, now=now, base_url=base_url
+            )
         session.flush()
         return LoginResult(outcome=LoginOutcome.failed)
 
     if accounts.needs_rehash(account.password_hash):
         account.password_hash = accounts.hash_password(password)
-    # The owner got in: their address's failures no longer count (the client's still do).
-    throttle.forget(session, bucket=account_limit.bucket)
+    # The owner got in from this client: its failures with the address no longer count (the
+    # client's in all, and the address's from elsewhere, still do).
+    throttle.forget(session, bucket=pair_limit.bucket)
     if previous_token:
         end_session(session, token=previous_token, now=now)
     token = start_session(session, account=account, now=now)
@@ -189,6 +239,43 @@ def log_in(
     )
     session.flush()
     return LoginResult(outcome=LoginOutcome.signed_in, account=account, token=token)
+
+
+def _tell_owner_if_attacked(
+    session: Session,
+    *,
+    account: Account,
+    limit: throttle.Limit,
+    key: bytes,
+    now: datetime,
+    base_url: str,
+) -> None:
+    """After a failure with the account's address: once the address has ATTACK_FAILURES, an
+    e-mail to the owner (through the outbox, at most one per ALERT_EVERY)."""
+    if throttle.wait_seconds(session, limits=[limit], now=now) == 0:
+        return
+    alert = _alert_limit(key, account)
+    if throttle.wait_seconds(session, limits=[alert], now=now) > 0:
+        return
+    base = base_url.rstrip("/")
+    subject, body = render_mail(
+        "login_attacked",
+        account.locale,
+        person=account.name,
+        failures=limit.hits,
+        minutes=int(limit.window.total_seconds() // 60),
+        change_url=f"{base}/account/password",
+        reset_url=f"{base}/password-reset",
+    )
+    queue_mail(session, to=account.email, subject=subject, body=body)
+    throttle.record_hits(session, limits=[alert], now=now)
+    audit.record(
+        session,
+        actor=None,
+        action="login.attack_alert",
+        object_type="account",
+        object_id=account.id,
+    )
 
 
 def log_out(session: Session, *, token: str, key: bytes, client: str, now: datetime) -> None:
@@ -221,9 +308,13 @@ def change_password(
     """Sets a new password once the current one is given; every session of the account ends
     and a fresh one starts for this browser, whose new token is returned.
 
-    Wrong current passwords count as failed logins of the account, so a session left open on
-    a shared computer cannot be used to guess the password."""
-    limits = [_account_limit(key, normalise_email(account.email))]
+    Wrong current passwords count as failed logins of the address from this client, so a
+    session left open on a shared computer cannot be used to guess the password; for this
+    client only, so nobody else's failures keep the owner from changing it."""
+    pair_limit, _, _ = _login_limits(
+        session, key=key, email=normalise_email(account.email), client=client, now=now
+    )
+    limits = [pair_limit]
     throttle.check(session, limits=limits, now=now, message=THROTTLED)
     if not accounts.verify_password(account.password_hash, current):
         throttle.record_hits(session, limits=limits, now=now)
