@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
+from pydantic import ValidationError
+
 from app.config import Settings, get_settings
 from app.db import make_engine, refresh_statistics, session_scope
 from app.models import Role, utcnow
@@ -92,10 +94,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # Files kept for refused forms (personal data) go once their forms have expired.
     sweep_held_files(settings.files_dir, older_than=timedelta(hours=settings.form_max_age_hours))
 
+    trusted = ",".join(settings.trusted_proxies)
     options = {
         "host": args.host,
         "port": args.port,
-        "proxy_headers": False,
+        # The same proxies as the app's own (app.web.edge), so the access log names the client.
+        "proxy_headers": bool(trusted),
+        **({"forwarded_allow_ips": trusted} if trusted else {}),
         # Longer than uvicorn's 5 s: fewer idle connections closed just as a browser reuses them.
         "timeout_keep_alive": 30,
         "server_header": False,
@@ -119,7 +124,10 @@ def _uvicorn_command(options: dict[str, object], *, workers: int) -> list[str]:
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--workers", str(workers)]
     for name, value in options.items():
         flag = name.replace("_", "-")
-        command += [f"--no-{flag}"] if value is False else [f"--{flag}", str(value)]
+        if isinstance(value, bool):
+            command += [f"--{flag}" if value else f"--no-{flag}"]
+        else:
+            command += [f"--{flag}", str(value)]
     return command
 
 
@@ -314,7 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        # Unsafe or malformed settings: said plainly, without a traceback, and nothing runs.
+        for problem in error.errors():
+            message = problem["msg"].removeprefix("Value error, ")
+            names = [str(part).upper() for part in problem["loc"]]
+            print(f"error: {': '.join([*names, message])}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     return int(args.run(settings, args))
 

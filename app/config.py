@@ -1,13 +1,19 @@
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_SECRETS = {"", "changeme", "secret", "dev", "development", "insecure"}
 MIN_SECRET_LENGTH = 32
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Allowed besides the host of BASE_URL outside production, so a developer's browser gets in.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class Environment(StrEnum):
@@ -25,14 +31,24 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     secret_key: str | None = None
     environment: Environment = Environment.dev
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = DEFAULT_BASE_URL
+    # The names this portal answers to in the Host header (comma-separated); unset: the host of
+    # BASE_URL, plus loopback names outside production. Any other Host gets 400.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Addresses or networks (CIDR) of the proxies whose X-Forwarded-For, Forwarded and
+    # X-Forwarded-Proto headers are believed (comma-separated); unset: nobody's.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     smtp_url: str | None = None
     mail_from: str = "Integrity Icon <no-reply@integrity-icon.invalid>"
     # How often the server looks at the outbox besides when it queues mail itself; 0: never
     # (`send-mail` from cron delivers instead). Used only when SMTP_URL is set.
     mail_interval_seconds: float = 30.0
     default_locale: str = "es"
-    nomination_rate_limit: int = 10
+    # Nominations per client address per hour. Generous: a mobile carrier puts many phones
+    # behind one address (README.md); one browser is held tighter by the next one.
+    nomination_rate_limit: int = 100
+    # Nominations per browser (its form-token cookie) per hour.
+    nomination_browser_limit: int = 5
     form_min_seconds: int = 5
     form_max_age_hours: int = 24
     # How long a saved draft of a nomination and its link last (issue 21), in days.
@@ -93,20 +109,74 @@ class Settings(BaseSettings):
             raise ValueError("SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
         return value
 
-    @model_validator(mode="after")
-    def _strong_secret_in_production(self) -> "Settings":
-        if self.environment is Environment.prod:
-            key = self.secret_key or ""
-            if key.lower() in WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH:
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_names(cls, value: object) -> object:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        hosts = []
+        for name in names:
+            host = str(name).strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+            if not host:
+                continue
+            if host == "*" or (any(c in host for c in "/:@ ") and not _is_ip(host)):
+                raise ValueError(f"ALLOWED_HOSTS: {name!r} is not a host name")
+            hosts.append(host)
+        return tuple(hosts)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        entries = value.split(",") if isinstance(value, str) else value
+        if not isinstance(entries, list | tuple):
+            return value
+        networks = []
+        for entry in entries:
+            text = str(entry).strip()
+            if not text:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(text, strict=False)))
+            except ValueError:
                 raise ValueError(
-                    f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH}"
-                    " characters in production"
-                )
+                    f"TRUSTED_PROXIES: {text!r} is not an address or a network such as 10.0.0.0/8"
+                ) from None
+        return tuple(networks)
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> "Settings":
+        if self.environment is Environment.prod:
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("unsafe settings for production: " + "; ".join(problems))
         return self
 
     @property
     def is_prod(self) -> bool:
         return self.environment is Environment.prod
+
+    @property
+    def base_host(self) -> str:
+        """The host name of BASE_URL, lowercase; empty if it has none."""
+        try:
+            return (urlsplit(self.base_url).hostname or "").rstrip(".")
+        except ValueError:
+            return ""
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """The Host names answered (ALLOWED_HOSTS, or what it defaults to)."""
+        if self.allowed_hosts:
+            return frozenset(self.allowed_hosts)
+        names = {self.base_host} - {""}
+        if not self.is_prod:
+            names.update(LOOPBACK_HOSTS)
+        return frozenset(names)
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry) for entry in self.trusted_proxies)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -134,6 +204,53 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip().encode()
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What makes these settings unsafe for production, in words for the operator."""
+    problems = []
+    key = settings.secret_key or ""
+    if key.lower() in WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH:
+        problems.append(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH}"
+            " characters in production"
+        )
+    host = settings.base_host
+    if settings.base_url == DEFAULT_BASE_URL or not host or _is_loopback(host):
+        problems.append(
+            "BASE_URL must be the portal's public address (https://...): links in e-mails"
+            f" would point to {settings.base_url!r}"
+        )
+    elif not settings.base_url.lower().startswith("https://"):
+        # The cookies are __Host- cookies, which browsers keep only over HTTPS.
+        problems.append("BASE_URL must start with https:// in production")
+    if not settings.host_names:
+        problems.append(
+            "ALLOWED_HOSTS must be set when it cannot be derived from the host of BASE_URL"
+        )
+    elif host and not _is_loopback(host) and host not in settings.host_names:
+        problems.append(
+            f"ALLOWED_HOSTS must include {host!r}, the host of BASE_URL, or the links in"
+            " e-mails would be refused"
+        )
+    return problems
 
 
 def get_settings() -> Settings:

@@ -19,6 +19,7 @@ from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
 from app.services.mail.sender import MailSender
 from app.web.deps import LoginRequired
+from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
 from app.web.templating import STATIC_DIR, Templates, translator
@@ -41,8 +42,11 @@ HTTP_MESSAGES = {
 class PortalApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, around Starlette's ServerErrorMiddleware: the 500 page, too, gets the
-        # security headers (a middleware added with add_middleware sits inside it).
-        return PortalMiddleware(super().build_middleware_stack(), self.state.settings)
+        # security headers (a middleware added with add_middleware sits inside it). Around it
+        # all, the Host check and the client a trusted proxy forwarded (app.web.edge).
+        settings = self.state.settings
+        portal = PortalMiddleware(super().build_middleware_stack(), settings)
+        return EdgeMiddleware(portal, settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
+    # Trailing-slash redirects are relative, and for GET and HEAD only (the 404 handler below).
+    app.router.redirect_slashes = False
     app.state.engine = make_engine(settings)
     app.state.templates = Templates(settings)
     app.state.page_cache = PageCache(settings.page_cache_seconds)
@@ -115,6 +121,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and (redirect := slash_redirect(request)):
+            return redirect
         text = HTTP_MESSAGES.get(exc.status_code, HTTP_MESSAGES[400])
         headers = dict(exc.headers or {})
         return error_page(request, exc.status_code, translator(request)(text), headers)

@@ -93,8 +93,12 @@ def portal_env(database: BenchDatabase, secret: str, portal_dir: Path) -> dict[s
         SECRET_KEY=secret,
         # As production runs: a strong key, secure cookies, no API docs, templates not reloaded.
         ENVIRONMENT="prod",
+        # Production refuses a loopback BASE_URL; the load reaches the server on loopback.
+        BASE_URL="https://portal.bench.invalid",
+        ALLOWED_HOSTS="portal.bench.invalid,127.0.0.1",
         # Otherwise the load would be refused as too fast or too many from one address.
         NOMINATION_RATE_LIMIT="0",
+        NOMINATION_BROWSER_LIMIT="0",
         FORM_MIN_SECONDS="0",
         LOG_LEVEL="WARNING",
     )

@@ -55,7 +55,8 @@ def sign_in(base_url: str, email: str, password: str, *, timeout: float = 30) ->
         answer = connection.getresponse()
         answer.read()
         cookies.update(_cookies(answer))
-        if answer.status != 303 or SESSION_COOKIE not in cookies:
+        # In production the cookie is "__Host-ii_session" (app/web/cookies.py).
+        if answer.status != 303 or not any(name.endswith(SESSION_COOKIE) for name in cookies):
             raise SignInFailed(f"POST /login as {email} answered {answer.status}, not a session")
     finally:
         connection.close()

@@ -59,6 +59,7 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         "default_locale": "es",
         "form_min_seconds": 0,
         "nomination_rate_limit": 0,
+        "nomination_browser_limit": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

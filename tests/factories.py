@@ -27,6 +27,7 @@ from app.models import (
 )
 from app.services.accounts.accounts import hash_password
 from app.services.accounts.sessions import start_session
+from app.web.cookies import cookie_name
 from app.web.deps import SESSION_COOKIE
 
 DEFAULT_PASSWORD = "una frase de prueba larga"
@@ -167,7 +168,8 @@ def sign_in(client: TestClient, session: Session, account: Account) -> TestClien
     """Gives the client a live session of `account`, as a successful login would."""
     token = start_session(session, account=account, now=utcnow())
     session.commit()
-    client.cookies.set(SESSION_COOKIE, token)
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    client.cookies.set(cookie_name(settings, SESSION_COOKIE), token)
     return client
 
 

@@ -196,3 +196,20 @@ def test_refused_forms_whose_files_are_kept_count_against_the_rate_limit(
     assert post_nomination(limited, data=nomination_data(nominee_name="")).status_code == 429
     assert post_nomination(limited).status_code == 429
     assert nominations(session) == 0
+
+
+def test_browser_limit_holds_one_browser_tighter_than_its_address(
+    settings: Settings, campaign: None, session: Session
+) -> None:
+    application = create_app(
+        settings.model_copy(update={"nomination_rate_limit": 100, "nomination_browser_limit": 2})
+    )
+    with TestClient(application, base_url="http://testserver") as browser:
+        statuses = [post_nomination(browser).status_code for _ in range(3)]
+    # Another phone behind the same address (a mobile carrier's) is not held back.
+    with TestClient(application, base_url="http://testserver") as neighbour:
+        neighbours = post_nomination(neighbour).status_code
+
+    assert statuses == [303, 303, 429]
+    assert neighbours == 303
+    assert nominations(session) == 3

@@ -30,6 +30,7 @@ from app.services.accounts.accounts import (
     MIN_PASSWORD_LENGTH,
     check_password_rules,
 )
+from app.web import csrf
 from app.web.deps import SESSION_COOKIE
 from tests.factories import DEFAULT_PASSWORD, csrf_token_from, make_account, sign_in
 
@@ -87,7 +88,7 @@ def live_sessions(session: Session, account: Account) -> int:
 
 def set_cookie_header(response: Response) -> str:
     cookies = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
-    found = [c for c in cookies if c.startswith(f"{SESSION_COOKIE}=")]
+    found = [c for c in cookies if c.removeprefix("__Host-").startswith(f"{SESSION_COOKIE}=")]
     assert found, cookies
     return found[0]
 
@@ -148,6 +149,11 @@ def test_login_gives_new_token_each_time_and_ends_the_old_one(
     page = client.get("/login")
     data = {"csrf_token": csrf_token_from(page), "email": staff.email, "password": DEFAULT_PASSWORD}
     first = client.post("/login", data=data, follow_redirects=False)
+    # Signing in renewed the CSRF cookie: the second login is a form drawn after it (as the
+    # login page would, but it sends a signed-in browser home).
+    key = client.app.state.settings.signing_key  # type: ignore[attr-defined]
+    cookie = client.cookies[csrf.COOKIE_NAME]
+    data["csrf_token"] = csrf.issue_token(key, cookie=cookie, form="login", now=utcnow())
 
     second = client.post("/login", data=data, follow_redirects=False)
 
@@ -551,6 +557,35 @@ def test_login_attacked_address_gives_each_client_one_free_failure(
     # ...while the owner's right password from another client still gets in.
     with TestClient(app, client=("198.51.100.7", 4000)) as owner:
         assert post_login(owner, staff.email, DEFAULT_PASSWORD).status_code == 303
+
+
+def test_login_renews_the_csrf_cookie(client: TestClient, session: Session) -> None:
+    staff = make_account(session, Role.staff)
+    client.get("/login")
+    before = client.cookies[csrf.COOKIE_NAME]
+
+    response = post_login(client, staff.email, DEFAULT_PASSWORD)
+
+    assert response.status_code == 303
+    after = client.cookies[csrf.COOKIE_NAME]
+    assert after != before
+    assert client.get("/account/password").status_code == 200  # its forms use the new one
+    assert post_change(client, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 303
+
+
+def test_login_cookies_are_host_cookies_in_production(app: FastAPI, session: Session) -> None:
+    staff = make_account(session, Role.staff)
+    app.state.settings = app.state.settings.model_copy(update={"environment": Environment.prod})
+    with TestClient(app, base_url="https://testserver") as secure_client:
+        page = secure_client.get("/login?lang=en")
+        response = post_login(secure_client, staff.email, DEFAULT_PASSWORD)
+
+    cookies = [v for r in (page, response) for k, v in r.headers.multi_items() if k == "set-cookie"]
+    names = {cookie.split("=", 1)[0] for cookie in cookies}
+    assert names == {"__Host-ii_lang", "__Host-ii_csrf", "__Host-ii_session"}
+    for cookie in cookies:
+        flags = cookie.lower()
+        assert "; secure" in flags and "; path=/" in flags and "domain" not in flags
 
 
 # Signing out

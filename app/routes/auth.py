@@ -11,6 +11,7 @@ from app.forms.errors import FormErrors
 from app.i18n import Translator
 from app.models import Role, utcnow
 from app.services.accounts import accounts, login
+from app.web import cookies, csrf
 from app.web.body import FormBody
 from app.web.deps import (
     SESSION_COOKIE,
@@ -21,8 +22,10 @@ from app.web.deps import (
     TemplatesDep,
     TranslatorDep,
     require_role,
+    session_token,
 )
 from app.web.form_body import VerifiedForm, text_form_body, verify_csrf
+from app.web.middleware import CSRF_AGE
 from app.web.templating import NO_STORE, Templates
 
 router = APIRouter()
@@ -34,22 +37,15 @@ SignedIn = [Depends(require_role(*Role))]
 
 
 def _client(request: Request) -> str:
-    # The socket's peer: uvicorn runs with proxy headers off, so X-Forwarded-For cannot change
-    # which client a throttle counts.
+    # The socket's peer, or the client a trusted proxy forwarded (app.web.edge): a forged
+    # X-Forwarded-For cannot change which client a throttle counts.
     return request.client.host if request.client else "unknown"
 
 
 def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     # No Max-Age: the cookie ends with the browser; the server ends the session after 2 h idle
     # or 12 h at most (app.services.accounts.sessions).
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_prod,
-    )
+    cookies.set_cookie(response, settings, SESSION_COOKIE, token)
 
 
 def _throttled(
@@ -129,7 +125,7 @@ def log_in(
             key=settings.signing_key,
             now=utcnow(),
             base_url=settings.base_url,
-            previous_token=request.cookies.get(SESSION_COOKIE),
+            previous_token=session_token(request) or None,
         )
     except TooManyRequests as error:
         session.commit()  # the refusal stays in the audit trail
@@ -147,6 +143,9 @@ def log_in(
         )
     response = RedirectResponse(next_path or login.role_home(result.account.role), status_code=303)
     _set_session_cookie(response, result.token, settings)
+    # A new CSRF cookie too: one planted before signing in (by a script on a sibling subdomain,
+    # or someone at this computer) cannot sign forms of the session.
+    cookies.set_cookie(response, settings, cookies.CSRF, csrf.new_cookie_value(), max_age=CSRF_AGE)
     return response
 
 
@@ -165,16 +164,14 @@ def log_out(
 ) -> Response:
     login.log_out(
         session,
-        token=request.cookies.get(SESSION_COOKIE, ""),
+        token=session_token(request),
         key=settings.signing_key,
         client=_client(request),
         now=utcnow(),
     )
     session.commit()
     response = RedirectResponse("/login?signed_out=1", status_code=303)
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.is_prod
-    )
+    cookies.delete_cookie(response, settings, SESSION_COOKIE)
     return response
 
 
@@ -360,9 +357,7 @@ def set_password(
     session.commit()
     response = RedirectResponse("/account/password-set", status_code=303)
     # Whoever was signed in on this browser was signed out with the account's other sessions.
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.is_prod
-    )
+    cookies.delete_cookie(response, settings, SESSION_COOKIE)
     return response
 
 

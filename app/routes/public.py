@@ -189,11 +189,13 @@ NOMINATION = PublicForm(
         " please reload the form and send it again."
     ),
     throttled=intake.THROTTLED,
-    limits=lambda settings, client: [
-        intake.rate_limit(
-            key=settings.signing_key, client=client, per_hour=settings.nomination_rate_limit
-        )
-    ],
+    limits=lambda settings, client, browser: intake.rate_limits(
+        key=settings.signing_key,
+        client=client,
+        browser=browser,
+        per_client=settings.nomination_rate_limit,
+        per_browser=settings.nomination_browser_limit,
+    ),
     find_stored=intake.find_by_submission_key,
 )
 

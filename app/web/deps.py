@@ -17,6 +17,7 @@ from app.i18n import N_, Translator
 from app.models import Account, Role, utcnow
 from app.services import audit
 from app.services.accounts.sessions import find_signed_in, touch_session
+from app.web import cookies
 from app.web.templating import Templates, translator
 
 
@@ -67,7 +68,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 TemplatesDep = Annotated[Templates, Depends(get_templates)]
 TranslatorDep = Annotated[Translator, Depends(translator)]
 
-SESSION_COOKIE = "ii_session"
+# Its name outside production; in production "__Host-" comes first (app.web.cookies).
+SESSION_COOKIE = cookies.SESSION
 
 
 class LoginRequired(DomainError):
@@ -81,10 +83,15 @@ class LoginRequired(DomainError):
         self.next_path = next_path
 
 
+def session_token(request: Request) -> str:
+    """The session cookie this browser sent, or ""."""
+    return cookies.read_cookie(request.cookies, get_settings(request), SESSION_COOKIE) or ""
+
+
 def get_current_account(request: Request, session: SessionDep) -> Account | None:
     if hasattr(request.state, "account"):
         return request.state.account
-    token = request.cookies.get(SESSION_COOKIE, "")
+    token = session_token(request)
     now = utcnow()
     if not session.in_transaction():
         # A plain read, even for a POST, whose session would otherwise begin with SQLite's

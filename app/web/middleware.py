@@ -9,20 +9,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.i18n import LOCALES, negotiate
-from app.web import csrf
+from app.web import cookies, csrf
 
-LANG_COOKIE = "ii_lang"
+LANG_COOKIE = cookies.LANG
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
 
-def _cookie_header(name: str, value: str, *, secure: bool, max_age: int) -> bytes:
-    flags = "; Secure" if secure else ""
-    return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{flags}".encode()
-
-
+# How long the CSRF cookie lives (renewed at sign-in, app.routes.auth).
+CSRF_AGE = 7 * 86400
 REFUSED_METHODS = frozenset({"TRACE", "TRACK"})
 BASE_SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
@@ -48,40 +45,43 @@ class PortalMiddleware:
             await self._refuse_method(send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        cookies: dict[str, str] = {}
+        sent: dict[str, str] = {}
         if "cookie" in headers:
             try:
                 jar: SimpleCookie = SimpleCookie()
                 jar.load(headers["cookie"])
-                cookies = {key: morsel.value for key, morsel in jar.items()}
+                sent = {key: morsel.value for key, morsel in jar.items()}
             except Exception:  # noqa: S110 - a garbled Cookie header is treated as no cookies
                 pass
         raw_query = scope.get("query_string", b"")
         asked = (parse_qs(raw_query.decode("latin-1")).get("lang") or [""])[0] if raw_query else ""
         set_cookies: list[bytes] = []
-        secure = self.settings.is_prod
+        settings = self.settings
+        secure = settings.is_prod
+        lang_cookie = cookies.read_cookie(sent, settings, LANG_COOKIE)
         if asked in LOCALES:
             locale = asked
-            if cookies.get(LANG_COOKIE) != asked:
+            if lang_cookie != asked:
                 set_cookies.append(
-                    _cookie_header(LANG_COOKIE, asked, secure=secure, max_age=365 * 86400)
+                    cookies.set_cookie_header(settings, LANG_COOKIE, asked, max_age=365 * 86400)
                 )
-        elif cookies.get(LANG_COOKIE) in LOCALES:
-            locale = cookies[LANG_COOKIE]
+        elif lang_cookie in LOCALES:
+            locale = lang_cookie
         else:
-            locale = negotiate(headers.get("accept-language"), self.settings.default_locale)
+            locale = negotiate(headers.get("accept-language"), settings.default_locale)
 
-        csrf_cookie = cookies.get(csrf.COOKIE_NAME, "")
+        csrf_sent = cookies.read_cookie(sent, settings, cookies.CSRF)
+        csrf_cookie = csrf_sent or ""
         if not 20 <= len(csrf_cookie) <= 100:
             csrf_cookie = csrf.new_cookie_value()
             set_cookies.append(
-                _cookie_header(csrf.COOKIE_NAME, csrf_cookie, secure=secure, max_age=7 * 86400)
+                cookies.set_cookie_header(settings, cookies.CSRF, csrf_cookie, max_age=CSRF_AGE)
             )
         state: dict[str, Any] = scope.setdefault("state", {})
         state["locale"] = locale
         state["csrf_cookie"] = csrf_cookie
         # The cookie the browser actually sent, which a POST's token must match.
-        state["csrf_cookie_sent"] = cookies.get(csrf.COOKIE_NAME)
+        state["csrf_cookie_sent"] = csrf_sent
 
         security_headers = [*BASE_SECURITY_HEADERS, (b"content-language", locale.encode())]
         if secure:

@@ -59,8 +59,9 @@ class PublicForm:
     # What a filled honeypot is told, and a client past its rate limit (message ids).
     automated: str
     throttled: str
-    # The rate limits of one client (its address), under these settings.
-    limits: Callable[[Settings, str], Sequence[throttle.Limit]]
+    # The rate limits of one client (its address, as app.web.edge found it) and one browser
+    # (the CSRF cookie its form token is bound to), under these settings.
+    limits: Callable[[Settings, str, str], Sequence[throttle.Limit]]
     # The reference of what was stored under a submission key, if anything was.
     find_stored: Callable[[Session, str], str | None]
 
@@ -173,7 +174,8 @@ class PublicFormGuard:
             too_fast = self.t("That was very fast. Please check the form and send it again.")
             return self.stored_already() or page(FormErrors(general=[too_fast]), 422)
         client = self.request.client.host if self.request.client else "unknown"
-        self.limits = self.form.limits(self.settings, client)
+        browser = self.request.state.csrf_cookie_sent or ""
+        self.limits = self.form.limits(self.settings, client, browser)
         try:
             throttle.check(
                 self.session, limits=self.limits, now=self.now, message=self.form.throttled

@@ -33,6 +33,21 @@ def rate_limit(*, key: bytes, client: str, per_hour: int) -> throttle.Limit:
     return throttle.Limit(throttle.keyed_bucket(key, "nominate", client), per_hour, RATE_WINDOW)
 
 
+def rate_limits(
+    *, key: bytes, client: str, browser: str, per_client: int, per_browser: int
+) -> list[throttle.Limit]:
+    """The limits a nomination is counted against, those that are on: per client address
+    (NOMINATION_RATE_LIMIT), which many phones of a mobile carrier may share, and per browser
+    (NOMINATION_BROWSER_LIMIT), told apart by the cookie its form token is bound to."""
+    limits = [
+        rate_limit(key=key, client=client, per_hour=per_client),
+        throttle.Limit(
+            throttle.keyed_bucket(key, "nominate-browser", browser), per_browser, RATE_WINDOW
+        ),
+    ]
+    return [limit for limit in limits if limit.hits > 0]
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What the nominator's receipt page shows, and nothing more."""
