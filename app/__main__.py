@@ -6,12 +6,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from datetime import timedelta
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from app.config import Settings, get_settings
 from app.db import make_engine, refresh_statistics, session_scope
 from app.models import Role, utcnow
+from app.serving import DataDirLock, shared_lock, wait_for_port
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -76,23 +79,47 @@ def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import timedelta
+# How long a worker finishes its requests once told to stop; a starting server waits a little
+# longer for the workers of one that was killed.
+GRACEFUL_SHUTDOWN_SECONDS = 20
+STOP_WAIT_SECONDS = 30
+# Files no row references are swept at start; younger ones only when no other server runs on
+# this data directory, or they may belong to a submission still committing.
+ORPHAN_AGE = timedelta(minutes=10)
 
-    import uvicorn
 
-    from app.services.files import FileStore, sweep_held_files
+def sweep_crash_leftovers(
+    settings: Settings, engine: Engine, lock: DataDirLock, *, wait: float
+) -> bool:
+    """Removes the files no row references, left by a crash between writing a submission's
+    files and committing it: all of them once the data directory's lock is ours alone (the
+    processes that could be writing have ended, waiting up to `wait` seconds for them), else
+    only those older than a submission takes. True when it was ours alone (it stays held)."""
+    from app.services.files import FileStore
     from app.services.nominations.intake import sweep_orphan_files
 
-    engine = make_engine(settings)
-    refresh_statistics(engine)
+    alone = lock.alone(wait=wait)
     removed = sweep_orphan_files(
-        engine, FileStore(settings.files_dir), older_than=timedelta(minutes=10)
+        engine, FileStore(settings.files_dir), older_than=timedelta(0) if alone else ORPHAN_AGE
     )
     if removed:
         logging.getLogger("app").info("removed %d orphan file(s)", len(removed))
+    return alone
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.services.files import sweep_held_files
+
+    engine = make_engine(settings)
+    refresh_statistics(engine)
+    lock = DataDirLock(settings.data_dir)
+    alone = sweep_crash_leftovers(settings, engine, lock, wait=STOP_WAIT_SECONDS)
     # Files kept for refused forms (personal data) go once their forms have expired.
     sweep_held_files(settings.files_dir, older_than=timedelta(hours=settings.form_max_age_hours))
+    if alone:
+        wait_for_port(args.host, args.port, wait=5)
 
     trusted = ",".join(settings.trusted_proxies)
     options = {
@@ -103,6 +130,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         **({"forwarded_allow_ips": trusted} if trusted else {}),
         # Longer than uvicorn's 5 s: fewer idle connections closed just as a browser reuses them.
         "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
         "log_level": settings.log_level.lower(),
     }
@@ -110,11 +138,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # uvicorn's supervisor only starts and watches the workers, each a fresh interpreter
         # that imports the app itself. Replaced by a bare `python -m uvicorn`, it holds ~20 MB
         # instead of everything the preparation above imported (~70 MB, measured with bench/).
+        # The workers hold the data directory's lock themselves (app.main).
+        lock.release()
         engine.dispose()
         sys.stdout.flush()
         sys.stderr.flush()
         # S606: the command is this interpreter and our own flags; no shell, nothing typed in.
         os.execv(sys.executable, _uvicorn_command(options, workers=args.workers))  # noqa: S606
+    lock.share()
     uvicorn.run("app.main:app", **options)
     return 0
 
@@ -332,7 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {': '.join([*names, message])}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    return int(args.run(settings, args))
+    if args.run is _serve:
+        return _serve(settings, args)
+    # A command may write files (demo photos, say): a server starting meanwhile waits for it
+    # before sweeping the files no row references yet (app.serving).
+    with shared_lock(settings.data_dir):
+        return int(args.run(settings, args))
 
 
 if __name__ == "__main__":

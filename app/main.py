@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from app import process
+from app import process, serving
 from app.config import Environment, Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
@@ -20,6 +20,7 @@ from app.routes import auth, judges, public, results, staff
 from app.services.mail.sender import MailSender
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
+from app.web.logs import redact, redact_access_log
 from app.web.middleware import PortalMiddleware
 from app.web.pagecache import PageCache
 from app.web.templating import STATIC_DIR, Templates, translator
@@ -57,6 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.environment is not Environment.test:
             process.tune(threads=settings.worker_threads)
+        redact_access_log()
+        serving.end_with_supervisor()
+        # Held while this process serves: a server starting on the same data directory waits
+        # for it before sweeping orphan files (app.serving).
+        lock = serving.DataDirLock(settings.data_dir)
+        lock.share()
         sender = None
         if settings.smtp_url and settings.mail_interval_seconds > 0:
             sender = MailSender(
@@ -66,9 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interval=settings.mail_interval_seconds,
             )
             sender.start()
-        yield
-        if sender is not None:
-            sender.stop()
+        try:
+            yield
+        finally:
+            if sender is not None:
+                sender.stop()
+            lock.release()
 
     app = PortalApp(
         lifespan=lifespan,
@@ -136,7 +146,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.url.path))
         return error_page(request, 500, translator(request)(HTTP_MESSAGES[500]))
 
 

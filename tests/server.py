@@ -31,8 +31,9 @@ class PortalProcess:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
     ) -> None:
-        """`env` adds to or overrides the process environment; `log_path` receives stderr
-        (a pipe nobody reads would block a chatty server under load)."""
+        """`env` adds to or overrides the process environment; `log_path` receives stderr and
+        stdout, where uvicorn's access log goes (a pipe nobody reads would block a chatty
+        server under load)."""
         self.settings = settings
         self.workers = workers
         self.extra_env = dict(env or {})
@@ -52,6 +53,7 @@ class PortalProcess:
             "ENVIRONMENT": "test",
             "FORM_MIN_SECONDS": "0",
             "NOMINATION_RATE_LIMIT": "0",
+            "NOMINATION_BROWSER_LIMIT": "0",
             "LOG_LEVEL": "WARNING",
         }
         env.pop("DATABASE_URL", None)
@@ -59,8 +61,9 @@ class PortalProcess:
             env["DATABASE_URL"] = self.settings.database_url
         env.update(self.extra_env)
         stderr: Any = subprocess.PIPE
+        stdout: Any = subprocess.DEVNULL
         if self.log_path is not None:
-            stderr = self.log_path.open("ab")
+            stderr = stdout = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -74,7 +77,7 @@ class PortalProcess:
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=stdout,
             stderr=stderr,
             start_new_session=True,
         )
@@ -89,6 +92,25 @@ class PortalProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("the portal did not start")
+
+    def workers_now(self) -> list[int]:
+        """The worker processes of a multi-worker server, as uvicorn's supervisor spawned them."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            return []
+        workers = []
+        for child in children:
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            if b"spawn_main" in command:
+                workers.append(int(child))
+        return workers
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: no shutdown code runs."""

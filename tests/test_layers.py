@@ -23,6 +23,7 @@ LAYERS = {
     "app.routes": 5,
     "app.main": 6,
     "app.process": 6,
+    "app.serving": 6,
     "app.migrate": 6,
     "app.backup": 6,
     "app.__main__": 7,
