@@ -40,6 +40,7 @@ RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
+# With the host of BASE_URL as Host: any other is refused (ALLOWED_HOSTS, docs/operations.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\", timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.parse, urllib.request as r; host = urllib.parse.urlsplit(os.environ.get('BASE_URL', '')).hostname or '127.0.0.1'; r.urlopen(r.Request(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\", headers={'Host': host}), timeout=4)"]
 CMD ["sh", "-c", "python -m app migrate && exec python -m app serve --host \"$HOST\" --port \"$PORT\" --workers \"$WORKERS\""]
