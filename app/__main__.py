@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from app.config import Settings, get_settings
 from app.db import make_engine, refresh_statistics, session_scope
 from app.models import Role, utcnow
-from app.serving import DataDirLock, shared_lock, wait_for_port
+from app.serving import DataDirLock, wait_for_port
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -363,12 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {': '.join([*names, message])}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    if args.run is _serve:
-        return _serve(settings, args)
-    # A command may write files (demo photos, say): a server starting meanwhile waits for it
-    # before sweeping the files no row references yet (app.serving).
-    with shared_lock(settings.data_dir):
-        return int(args.run(settings, args))
+    return int(args.run(settings, args))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """How server processes start and end cleanly after a crash, on one data directory.
 
-- Every process that serves (or runs a command) holds a shared lock on DATA_DIR/serve.lock for
-  as long as it lives; the kernel drops it when the process dies, even by SIGKILL. A starting
+- Every process that serves holds a shared lock on DATA_DIR/serve.lock for as long as it
+  lives; the kernel drops it when the process dies, even by SIGKILL. (A command that writes
+  to the file store while a server may start holds it too, with `shared_lock`.) A starting
   server takes the lock exclusively first: once it has it, no process that could be writing
   files is left, so every file no row references is an orphan of a crash and is swept at once,
   not only those older than a submission can take. Waiting for it also waits for the workers
@@ -73,8 +74,8 @@ class DataDirLock:
 
 @contextlib.contextmanager
 def shared_lock(data_dir: Path) -> Iterator[None]:
-    """The shared lock, held by a command while it runs: a server starting meanwhile waits for
-    it before sweeping the files that command may be writing."""
+    """The shared lock, held while a block runs: a server starting meanwhile waits for it
+    before sweeping the files the block may be writing."""
     lock = DataDirLock(data_dir)
     lock.share()
     try:
