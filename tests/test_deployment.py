@@ -132,6 +132,7 @@ def test_access_log_shows_no_token_and_no_receipt_reference(
         )
         reference = sent.headers["location"].rsplit("/", 1)[1]
         assert browser.get(f"/nominations/{reference}").status_code == 200
+        assert browser.get("/nominations/status").status_code == 200
     server.stop()
 
     log = log_path.read_text()
@@ -140,6 +141,7 @@ def test_access_log_shows_no_token_and_no_receipt_reference(
     assert '"GET /account/set-password/[redacted]?lang=en HTTP/1.1" 404' in log
     assert '"POST /nominate/youth HTTP/1.1" 303' in log
     assert '"GET /nominations/[redacted] HTTP/1.1" 200' in log
+    assert '"GET /nominations/status HTTP/1.1" 200' in log  # a page, not a secret
 
 
 # Crash leftovers (item 8)

@@ -12,9 +12,11 @@ import re
 from urllib.parse import unquote
 
 SECRET_PATHS = ("/account/set-password/", "/nominations/", "/consent/")
+# Pages under those prefixes whose name is not a secret (`/nominations/status`).
+NAMED_PAGES = frozenset({"status"})
 REDACTED = "[redacted]"
 _SECRET = re.compile(
-    "^(" + "|".join(re.escape(prefix) for prefix in SECRET_PATHS) + r")[^/?#\s\"]+"
+    "^(" + "|".join(re.escape(prefix) for prefix in SECRET_PATHS) + r")([^/?#\s\"]+)"
 )
 ACCESS_LOGGER = "uvicorn.access"
 
@@ -22,10 +24,11 @@ ACCESS_LOGGER = "uvicorn.access"
 def redact(path: str) -> str:
     """The path (with or without its query) with the secret part of a secret address hidden,
     however its characters were percent-encoded."""
-    if _SECRET.match(path):
-        return _SECRET.sub(r"\1" + REDACTED, path)
-    decoded = unquote(path)
-    return _SECRET.sub(r"\1" + REDACTED, decoded) if _SECRET.match(decoded) else path
+    for candidate in (path, unquote(path)):
+        found = _SECRET.match(candidate)
+        if found and found[2] not in NAMED_PAGES:
+            return found[1] + REDACTED + candidate[found.end() :]
+    return path
 
 
 class RedactSecrets(logging.Filter):
