@@ -514,11 +514,14 @@ def publish_revision(
     base_url: str,
 ) -> ResultsRevision:
     """Publishes the draft exactly as previewed, then tells the nominators who agreed to be
-    contacted about winners this revision adds."""
+    contacted about winners this revision adds. Sent again from the same preview once it is
+    published (a double click, a browser's retry), it does nothing more."""
     campaign = lock_campaign(session, campaign)
     view = staff_revision(session, campaign=campaign, number=number)
     revision = view.revision
     if revision.status is not RevisionStatus.draft:
+        if revision.status is RevisionStatus.published and previewed == view.fingerprint:
+            return revision
         raise Conflict(N_("This revision is already published."))
     if previewed != view.fingerprint:
         raise Conflict(

@@ -429,12 +429,16 @@ def announce_finalists(
     """Makes /finalists public, exactly as previewed, and tells finalists and the nominators
     who agreed to be contacted; returns how many e-mails were queued. It ends the call: the
     forms take no nomination after it. While the call is still open it needs
-    `override_reason` (ensure_call_closed)."""
+    `override_reason` (ensure_call_closed). Sent again from the same preview (a double click,
+    a browser's retry) once they are public, it does nothing and queues nothing: what that
+    click asked for is done."""
     campaign = lock_campaign(session, campaign)
+    content = finalists_content(session, campaign=campaign)
     if campaign.finalists_announced_at is not None:
+        if previewed == fingerprint(content):
+            return 0
         raise Conflict(N_("The finalists were already announced."))
     check_announcement(session, campaign=campaign)  # no open sanction match (issue 14)
-    content = finalists_content(session, campaign=campaign)
     if not any(theme["finalists"] for theme in content["themes"]):
         raise Conflict(N_("There are no finalists to announce yet."))
     if previewed != fingerprint(content):
