@@ -1,10 +1,12 @@
-"""What a judge reads about a finalist: the public profile, the nominations and references,
-the vetting summary and the evidence files.
+"""What a judge reads about a finalist: the public profile, the nominations and the names of
+their references, the vetting summary and the evidence files.
 
-Nominators' identities are confidential: the queries below never select a nominator's name,
-e-mail, phone or relationship, nor how they know the nominee (their own words about
-themselves), and the views hold no table object a template could read them from. The number of
-independent nominators is counted in the database without reading who they are.
+Judges score; staff vet. So a judge sees what the nominations say, never how to reach anyone:
+the queries below never select the nominee's contact or the references' phones and e-mails
+(staff use them to vet, and record the outcome as a check), nor a nominator's name, e-mail,
+phone or relationship, nor how they know the nominee (their own words about themselves). The
+views hold no table object a template could read them from. The number of independent
+nominators is counted in the database without reading who they are.
 """
 
 from dataclasses import dataclass
@@ -41,12 +43,6 @@ class FileSummary:
 
 
 @dataclass(frozen=True)
-class Reference:
-    name: str
-    contact: str
-
-
-@dataclass(frozen=True)
 class NominationSummary:
     theme: Theme
     submitted_at: date
@@ -57,11 +53,11 @@ class NominationSummary:
     state: str
     years_of_service: int
     nominee_age: int | None
-    nominee_contact: str
     achievement: str
     impact: str
     obstacles: str
-    references: tuple[Reference, ...]
+    # The references' names only: staff contacted them (the vetting checks say so).
+    references: tuple[str, ...]
     files: tuple[FileSummary, ...]
 
 
@@ -102,14 +98,11 @@ def build_dossier(session: Session, *, finalist: Finalist, theme: Theme) -> Doss
             col(Nomination.state),
             col(Nomination.years_of_service),
             col(Nomination.nominee_age),
-            col(Nomination.nominee_contact),
             col(Nomination.achievement),
             col(Nomination.impact),
             col(Nomination.obstacles),
             col(Nomination.reference1_name),
-            col(Nomination.reference1_contact),
             col(Nomination.reference2_name),
-            col(Nomination.reference2_contact),
         )
         .join(Theme, col(Theme.id) == Nomination.theme_id)
         .where(*_dossier_nominations(finalist))
@@ -163,15 +156,10 @@ def build_dossier(session: Session, *, finalist: Finalist, theme: Theme) -> Doss
                 state=row[7],
                 years_of_service=row[8],
                 nominee_age=row[9],
-                nominee_contact=row[10],
-                achievement=row[11],
-                impact=row[12],
-                obstacles=row[13],
-                references=tuple(
-                    Reference(name=name, contact=contact)
-                    for name, contact in ((row[14], row[15]), (row[16], row[17]))
-                    if name or contact
-                ),
+                achievement=row[10],
+                impact=row[11],
+                obstacles=row[12],
+                references=tuple(name for name in (row[13], row[14]) if name),
                 files=tuple(files.get(row[0], ())),
             )
             for row in nominations
