@@ -125,22 +125,53 @@ class Multipart:
 
 class PdfMaker:
     """1 MB PDFs that differ from each other: the portal stores files by content hash, so the
-    same file sent twice would be written only once and hide the cost of storing it."""
+    same file sent twice would be written only once and hide the cost of storing it. Each is a
+    well-formed one-page PDF (with its cross-reference table, as office programs write them)
+    whose page shows a 1 MB image of random bytes, as a scan would: the portal reads every PDF
+    to check it for active content, and refuses one it cannot read."""
 
     MARK = 32
 
     def __init__(self, size: int, process_index: int) -> None:
-        head = b"%PDF-1.4\n%"
-        tail = b"\n%%EOF\n"
-        self._head = head
         self._prefix = f"{process_index:04d}".encode()
-        self._filler = os.urandom(size - len(head) - self.MARK - len(tail)) + tail
         self._count = 0
+        pixels = max(size - 800, 1024) // 1024 * 1024
+        placeholder = b"#" * self.MARK
+        # The mark is a comment of fixed length in the page's content, so every offset of the
+        # cross-reference table is the same in all the files this maker makes.
+        content = b"% " + placeholder + b"\nq 612 0 0 792 0 0 cm /Im1 Do Q\n"
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /XObject /Subtype /Image /Width 1024 /Height %d /ColorSpace /DeviceGray"
+            b" /BitsPerComponent 8 /Length %d >>\nstream\n"
+            % (pixels // 1024, pixels)
+            + os.urandom(pixels)
+            + b"\nendstream",
+        ]
+        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(objects) + 1,
+            xref,
+        )
+        at = out.index(placeholder)
+        self._head = bytes(out[:at])
+        self._tail = bytes(out[at + self.MARK :])
 
     def next(self) -> bytes:
         self._count += 1
         mark = self._prefix + f"-{self._count:027d}".encode()
-        return self._head + mark + self._filler
+        return self._head + mark + self._tail
 
 
 class ConnectionFailed(Exception):

@@ -273,3 +273,31 @@ def declare_conflict(
     session.add(declaration)
     session.commit()
     return declaration
+
+
+def make_pdf(label: str = "", *, size: int = 0) -> bytes:
+    """A valid one-page PDF that does nothing but show its page, as the upload check wants
+    (qpdf reads it without repairs). `label` makes each one different (files are stored by
+    content hash); `size` pads it to about that many bytes."""
+    content = f"% {label}\n".encode()
+    if size:
+        content += b"%" + b"0" * max(size - 400, 0) + b"\n"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

@@ -33,6 +33,7 @@ from tests.factories import (
     make_judge,
     make_meeting,
     make_open_campaign,
+    make_pdf,
     nomination_data,
     post_nomination,
     sign_in,
@@ -40,7 +41,7 @@ from tests.factories import (
 from tests.routes import route_templates
 from tests.test_staff_access import table_counts
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 JUDGE_B_MARKER = "MARCADOR-JUEZ-B-7f3a"
 NOMINATOR_NAME = "Nominadora Secreta Zyx"
 NOMINATOR_EMAIL = "secreta-zyx@example.org"

@@ -31,7 +31,7 @@ from tests.conftest import (
     drop_postgres_database,
     make_settings,
 )
-from tests.factories import make_open_campaign, nomination_data, post_nomination
+from tests.factories import make_open_campaign, make_pdf, nomination_data, post_nomination
 from tests.server import PortalProcess
 from tests.test_cli import run_cli
 
@@ -44,7 +44,7 @@ if ON_POSTGRES and not (shutil.which("pg_dump") and shutil.which("pg_restore")):
 
 
 def pdf(label: str) -> bytes:
-    return f"%PDF-1.4\n% {label}\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".encode()
+    return make_pdf(label)
 
 
 @pytest.fixture

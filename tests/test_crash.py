@@ -26,7 +26,7 @@ from app.models import EvidenceFile, Finalist, Nomination
 from app.services.files import FileStore
 from app.services.nominations.intake import sweep_orphan_files
 from tests.conftest import ON_POSTGRES
-from tests.factories import make_open_campaign, nomination_data
+from tests.factories import make_open_campaign, make_pdf, nomination_data
 from tests.server import PortalProcess
 
 if not os.environ.get("LOAD_TESTS"):
@@ -43,9 +43,7 @@ PATIENCE_SECONDS = 120
 
 
 def pdf_for(i: int, size: int = 256 * 1024) -> bytes:
-    head = f"%PDF-1.4\n% nomination {i}\n".encode()
-    tail = b"\n%%EOF\n"
-    return head + b"1" * (size - len(head) - len(tail)) + tail
+    return make_pdf(f"nomination {i}", size=size)
 
 
 @dataclass

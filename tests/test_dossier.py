@@ -30,12 +30,13 @@ from tests.factories import (
     make_judge,
     make_meeting,
     make_open_campaign,
+    make_pdf,
     nomination_data,
     post_nomination,
     sign_in,
 )
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 NOMINATOR = {
     "nominator_name": "Marcelina Nominadora Zyxwv",
     "nominator_email": "marcelina.zyxwv@example.org",

@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.models import EvidenceFile, Nomination
 from app.services.files import FileStore, clean_upload
-from tests.factories import make_open_campaign, nomination_data
+from tests.factories import make_open_campaign, make_pdf, nomination_data
 from tests.server import PortalProcess
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 
 
 def test_nomination_acknowledged_survives_sigkill(

@@ -32,6 +32,7 @@ from tests.factories import (
     make_judge,
     make_meeting,
     make_open_campaign,
+    make_pdf,
     nomination_data,
 )
 
@@ -50,7 +51,7 @@ def mexico_today() -> date:
     return utcnow().astimezone(TIMEZONE).date()
 
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 REFERENCE = re.compile(r"\S{6,}")
 
 

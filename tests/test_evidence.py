@@ -11,15 +11,12 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from tests.factories import make_pdf
 
 MAX_BYTES = 5_000_000
 MAX_PIXELS = 4_000_000
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"trailer <</Root 1 0 R>>\n%%EOF\n"
-)
+PDF_BYTES = make_pdf()
 SECRET = "Secret Person"
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>' + SECRET.encode() + b"</rdf:RDF></x:xmpmeta>"
 

@@ -29,6 +29,7 @@ from tests.factories import (
     make_judge,
     make_meeting,
     make_open_campaign,
+    make_pdf,
     nomination_data,
 )
 from tests.server import PortalProcess
@@ -47,9 +48,7 @@ VERSION = re.compile(r'name="version" value="([0-9]+)"')
 
 def big_pdf(i: int, size: int = 1024 * 1024) -> bytes:
     """A unique ~1 MB PDF: files are stored by hash, so identical ones would share a file."""
-    head = f"%PDF-1.4\n% nomination {i}\n".encode()
-    tail = b"\n%%EOF\n"
-    return head + b"0" * (size - len(head) - len(tail)) + tail
+    return make_pdf(f"nomination {i}", size=size)
 
 
 @dataclass

@@ -18,11 +18,12 @@ from tests.factories import (
     csrf_token_from,
     form_token,
     make_open_campaign,
+    make_pdf,
     nomination_data,
     post_nomination,
 )
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 

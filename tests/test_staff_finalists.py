@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.services.files import FileStore
 from app.services.nominations.intake import sweep_orphan_files
-from tests.factories import csrf_token_from, make_account, make_open_campaign, sign_in
+from tests.factories import csrf_token_from, make_account, make_open_campaign, make_pdf, sign_in
 from tests.test_staff_candidates import (
     audit_events,
     count,
@@ -34,7 +34,7 @@ from tests.test_staff_candidates import (
     make_nomination,
 )
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 
 
 def jpeg_with_gps() -> bytes:

@@ -37,13 +37,14 @@ from tests.factories import (
     make_account,
     make_campaign,
     make_open_campaign,
+    make_pdf,
     make_theme,
     nomination_data,
     post_nomination,
     sign_in,
 )
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf()
 
 
 def add_nomination(session: Session, theme: Theme, **overrides: Any) -> Nomination:

@@ -18,6 +18,7 @@ from app.models import MEXICAN_STATES, Theme, utcnow
 from app.services.campaigns import campaigns
 from app.services.campaigns.campaigns import ThemeView
 from app.services.files import (
+    PDF_MESSAGES,
     CleanFile,
     EvidenceRejected,
     FileStore,
@@ -42,6 +43,7 @@ EVIDENCE_MESSAGES = {
     "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
     "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
     "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
+    **PDF_MESSAGES,
 }
 DROPPED_MESSAGES = {
     "file_too_large": N_("The file %(name)s is larger than %(mb)s MB."),

@@ -1,4 +1,5 @@
-"""Evidence uploads: what a file really is, a copy without metadata, and storage by content hash."""
+"""Evidence uploads: what a file really is, a copy without metadata, PDFs without active content,
+and storage by content hash."""
 
 from __future__ import annotations
 
@@ -18,11 +19,42 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
+import pikepdf
 from PIL import Image, ImageOps
 
-RejectionCode = Literal["empty", "too_large", "type", "corrupt", "dimensions"]
+from app.i18n import N_
+
+# What a PDF may not contain (see _pdf_risk): JavaScript, files inside it, actions that open
+# programs, other files or addresses or send data, actions that run by themselves when it is
+# opened, and a password that keeps everybody here from reading it.
+PdfRisk = Literal["pdf_javascript", "pdf_embedded", "pdf_launch", "pdf_automatic", "pdf_encrypted"]
+RejectionCode = Literal["empty", "too_large", "type", "corrupt", "dimensions"] | PdfRisk
+
+# Why a PDF was refused, and what the person can do about it; %(name)s is the file's name.
+PDF_MESSAGES: dict[str, str] = {
+    "pdf_javascript": N_(
+        "The PDF %(name)s contains JavaScript, which could run on the computers of the people who"
+        " read it. Print it to a new PDF (“Save as PDF”) and send that file instead."
+    ),
+    "pdf_embedded": N_(
+        "The PDF %(name)s has other files inside it. Send each of those files on its own, or"
+        " print the PDF to a new one (“Save as PDF”) and send that."
+    ),
+    "pdf_launch": N_(
+        "The PDF %(name)s contains actions that open programs or other files, or send data"
+        " somewhere. Print it to a new PDF (“Save as PDF”) and send that file instead."
+    ),
+    "pdf_automatic": N_(
+        "The PDF %(name)s does something by itself when it is opened (an automatic action)."
+        " Print it to a new PDF (“Save as PDF”) and send that file instead."
+    ),
+    "pdf_encrypted": N_(
+        "The PDF %(name)s is protected with a password, so nobody here could open it. Send it"
+        " without the password."
+    ),
+}
 
 PDF = "application/pdf"
 _IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -75,7 +107,11 @@ class CleanFile:
     original_name: str
 
 
-def clean_upload(data: bytes, filename: str, *, max_bytes: int, max_pixels: int) -> CleanFile:
+def clean_upload(
+    data: bytes, filename: str, *, max_bytes: int, max_pixels: int, allow_pdf: bool = True
+) -> CleanFile:
+    """The file as we keep it, or EvidenceRejected saying why not. `allow_pdf=False` (photos)
+    refuses a PDF as the wrong type before reading it."""
     name = _display_name(filename)
     if not data:
         raise EvidenceRejected("empty", name)
@@ -86,12 +122,16 @@ def clean_upload(data: bytes, filename: str, *, max_bytes: int, max_pixels: int)
     if image_format is not None:
         content = _clean_image(data, image_format, max_pixels=max_pixels, name=name)
         content_type = _IMAGE_TYPES[image_format]
-    elif data.startswith(b"%PDF-"):
+    elif data.startswith(b"%PDF-") and allow_pdf:
         # Readers accept the header anywhere in the first KB, but what comes before it could
         # make the file an HTML page too; no honest PDF needs that, so we refuse it.
         if b"%%EOF" not in data[-_PDF_TRAILER_WINDOW:]:
             raise EvidenceRejected("corrupt", name)  # a PDF cut short
-        # PDFs are stored as sent: rewriting them safely needs a PDF library we do not have.
+        risk = _pdf_risk(data, name=name)
+        if risk is not None:
+            raise EvidenceRejected(risk, name)
+        # Stored as sent once checked: a rewrite could change what the evidence shows, and
+        # whoever sent a refused file can print it to a new PDF, which drops all of it.
         content = data
         content_type = PDF
     else:
@@ -104,6 +144,196 @@ def clean_upload(data: bytes, filename: str, *, max_bytes: int, max_pixels: int)
         size=len(content),
         original_name=name,
     )
+
+
+# -- PDFs ----------------------------------------------------------------------------------------
+#
+# Staff and judges open evidence PDFs in their own readers, so a PDF must not be able to do
+# anything there but show pages. qpdf (through pikepdf) reads the file as a reader would, and we
+# look where the PDF standard (ISO 32000, 12.6) lets a file act: the document's open action and
+# additional actions, each page's and each annotation's, form fields, outline entries, the
+# JavaScript and embedded-file name trees, XFA forms; plus every indirect object, for JavaScript
+# or an embedded file anywhere. What qpdf cannot read we cannot check, so it is refused as damaged.
+
+# Actions a click may run: moving within the document or to a web address, and the reader's own
+# commands (next page, print). Any other kind, or one we do not know, is refused.
+_CLICK_ACTIONS = frozenset(
+    {"/GoTo", "/URI", "/Named", "/Thread", "/SetOCGState", "/Hide", "/Trans", "/GoTo3DView"}
+)
+# What may happen by itself, when the document or a page opens or closes: moving within it.
+_AUTOMATIC_ACTIONS = frozenset({"/GoTo"})
+# Actions that open a program or another file, or send the reader's data somewhere.
+_LAUNCH_ACTIONS = frozenset(
+    {"/Launch", "/GoToR", "/GoToE", "/SubmitForm", "/ImportData", "/RichMediaExecute"}
+)
+_ATTACHMENT_ANNOTATIONS = frozenset({"/FileAttachment", "/RichMedia"})
+# Pages, annotations, fields, outline entries and actions one file may have before we stop and
+# refuse it as damaged: far more than any document a person writes.
+_PDF_BUDGET = 200_000
+
+
+class _PdfTooLarge(Exception):
+    pass
+
+
+# qpdf's own errors, and what reading a hostile file's values may raise on the way.
+_PDF_ERRORS: tuple[type[Exception], ...] = (pikepdf.PdfError, _PdfTooLarge, *_DECODE_ERRORS)
+
+
+def _is_dict(value: object) -> TypeGuard[pikepdf.Object]:
+    return isinstance(value, (pikepdf.Dictionary, pikepdf.Stream))
+
+
+def _pdf_risk(data: bytes, *, name: str) -> PdfRisk | None:
+    """What the PDF may not contain, the first found; EvidenceRejected("corrupt") if it cannot
+    be read."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return _PdfScan(pdf).risk()
+    except pikepdf.PasswordError:
+        return "pdf_encrypted"
+    except _PDF_ERRORS:
+        raise EvidenceRejected("corrupt", name) from None
+
+
+class _PdfScan:
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self.pdf = pdf
+        self.budget = _PDF_BUDGET
+        self.seen: set[tuple[int, int]] = set()
+
+    def risk(self) -> PdfRisk | None:
+        return self._objects() or self._catalog() or self._pages()
+
+    def _visit(self, value: pikepdf.Object) -> bool:
+        """Counts one thing looked at; False for an indirect object already seen (a cycle)."""
+        self.budget -= 1
+        if self.budget < 0:
+            raise _PdfTooLarge
+        if value.is_indirect:
+            if value.objgen in self.seen:
+                return False
+            self.seen.add(value.objgen)
+        return True
+
+    def _objects(self) -> PdfRisk | None:
+        """JavaScript or an embedded file anywhere, even where nothing would run or show it."""
+        for obj in self.pdf.objects:
+            self.budget -= 1
+            if self.budget < 0:
+                raise _PdfTooLarge
+            if not _is_dict(obj):
+                continue
+            keys = obj.keys()
+            if "/JS" in keys or "/JavaScript" in keys or "/XFA" in keys:
+                return "pdf_javascript"
+            if "/EF" in keys or "/EmbeddedFiles" in keys or obj.get("/Type") == "/EmbeddedFile":
+                return "pdf_embedded"
+        return None
+
+    def _catalog(self) -> PdfRisk | None:
+        root = self.pdf.Root
+        names = root.get("/Names")
+        if _is_dict(names):
+            if "/JavaScript" in names:
+                return "pdf_javascript"
+            if "/EmbeddedFiles" in names:
+                return "pdf_embedded"
+        if "/Collection" in root or "/AF" in root:  # a portfolio; files associated with it
+            return "pdf_embedded"
+        form = root.get("/AcroForm")
+        if _is_dict(form):
+            if "/XFA" in form:
+                return "pdf_javascript"
+            if risk := self._fields(form.get("/Fields")):
+                return risk
+        opening = root.get("/OpenAction")
+        # An array (or a name) is a destination: the page and zoom the reader opens at.
+        if _is_dict(opening) and (risk := self._action(opening, automatic=True)):
+            return risk
+        return self._triggers(root) or self._outline(root.get("/Outlines"))
+
+    def _pages(self) -> PdfRisk | None:
+        for page in self.pdf.pages:
+            obj = page.obj
+            self._visit(obj)
+            if "/AF" in obj:
+                return "pdf_embedded"
+            if risk := self._triggers(obj):
+                return risk
+            annotations = obj.get("/Annots")
+            if not isinstance(annotations, pikepdf.Array):
+                continue
+            for annotation in annotations:
+                if not _is_dict(annotation) or not self._visit(annotation):
+                    continue
+                if annotation.get("/Subtype") in _ATTACHMENT_ANNOTATIONS or "/AF" in annotation:
+                    return "pdf_embedded"
+                if risk := self._triggers(annotation):
+                    return risk
+        return None
+
+    def _triggers(self, obj: pikepdf.Object) -> PdfRisk | None:
+        """An object's click action (/A) and its additional actions (/AA: on opening, closing,
+        printing, focus...), which run by themselves."""
+        click = obj.get("/A")
+        if _is_dict(click) and (risk := self._action(click, automatic=False)):
+            return risk
+        additional = obj.get("/AA")
+        if _is_dict(additional):
+            for action in additional.values():
+                if _is_dict(action) and (risk := self._action(action, automatic=True)):
+                    return risk
+        return None
+
+    def _action(self, action: pikepdf.Object, *, automatic: bool) -> PdfRisk | None:
+        """An action and those it chains (/Next)."""
+        pending = [action]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, pikepdf.Array):
+                pending.extend(item)
+                continue
+            if not _is_dict(item) or not self._visit(item):
+                continue
+            kind = str(item.get("/S", ""))
+            if kind == "/JavaScript" or "/JS" in item:
+                return "pdf_javascript"
+            if kind in _LAUNCH_ACTIONS or kind not in _CLICK_ACTIONS:
+                return "pdf_launch"
+            if automatic and kind not in _AUTOMATIC_ACTIONS:
+                return "pdf_automatic"
+            following = item.get("/Next")
+            if following is not None:
+                pending.append(following)
+        return None
+
+    def _fields(self, fields: object) -> PdfRisk | None:
+        pending = [fields]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, pikepdf.Array):
+                pending.extend(item)
+                continue
+            if not _is_dict(item) or not self._visit(item):
+                continue
+            if risk := self._triggers(item):
+                return risk
+            kids = item.get("/Kids")
+            if kids is not None:
+                pending.append(kids)
+        return None
+
+    def _outline(self, outlines: object) -> PdfRisk | None:
+        pending = [outlines]
+        while pending:
+            item = pending.pop()
+            if not _is_dict(item) or not self._visit(item):
+                continue
+            if risk := self._triggers(item):
+                return risk
+            pending.extend(item.get(key) for key in ("/First", "/Next"))
+        return None
 
 
 def _display_name(filename: str) -> str:

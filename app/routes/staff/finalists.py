@@ -148,6 +148,7 @@ def _clean_photo(
             upload.filename,
             max_bytes=settings.max_file_bytes,
             max_pixels=settings.max_image_pixels,
+            allow_pdf=False,
         )
     except EvidenceRejected as rejected:
         message = PHOTO_MESSAGES[rejected.code]
