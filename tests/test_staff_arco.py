@@ -296,6 +296,7 @@ def test_arco_cancel_audit_holds_ids_and_fields_but_no_personal_values(
             ],
             "emails_deleted": 1,
             "emails_blanked": 1,
+            "evidence_files_deleted": 0,
         }
     ]
     trail = audit_text(session).lower()

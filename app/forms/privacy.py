@@ -44,6 +44,8 @@ class ExportForm(SearchForm):
 
 class CancelForm(SearchForm):
     confirm: Checkbox = False
+    # Also blank what the nominator wrote (services/privacy/erasure.STORY_FIELDS).
+    redact_stories: Checkbox = False
 
 
 def validate_cancel(

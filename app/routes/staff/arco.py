@@ -14,8 +14,9 @@ from app.forms.errors import FormErrors
 from app.forms.privacy import ExportForm, RectifyForm, SearchForm, validate_cancel
 from app.i18n import N_, TIMEZONE
 from app.models import utcnow
-from app.services.privacy import arco
-from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.services.files import FileStore
+from app.services.privacy import arco, erasure
+from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
 from app.web.form_body import VerifiedForm, form_values
 from app.web.templating import Templates, translator
 
@@ -23,8 +24,8 @@ router = APIRouter()
 
 NOTICES = {
     "cancelled": N_(
-        "The nominator's data was anonymised and the e-mails to them were removed. A search for"
-        " their address now finds nothing."
+        "The nominator's data was anonymised, and the evidence files they sent and the e-mails to"
+        " them were deleted. A search for their address now finds nothing."
     ),
     "rectified": N_("The nominator's details were corrected on all their nominations."),
     "unchanged": N_("The details you sent are the ones already held; nothing was changed."),
@@ -127,6 +128,7 @@ def cancel(
     body: VerifiedForm,
     session: SessionDep,
     templates: TemplatesDep,
+    settings: SettingsDep,
     account: CurrentAccount,
     t: TranslatorDep,
 ) -> Response:
@@ -142,8 +144,13 @@ def cancel(
             search=True,
             status_code=422,
         )
-    arco.cancel_personal_data(session, actor=account, email=form.email)
+    cancelled = arco.cancel_personal_data(
+        session, actor=account, email=form.email, redact_stories=form.redact_stories
+    )
     session.commit()
+    erasure.remove_files(
+        request.app.state.engine, FileStore(settings.files_dir), cancelled.file_hashes
+    )
     return RedirectResponse("/staff/arco?done=cancelled", status_code=303)
 
 

@@ -198,17 +198,22 @@ def files_kept_only_if_referenced(
                 store.remove(sha)
 
 
+def referenced_files(session: Session, *, among: set[str]) -> set[str]:
+    """Which of these stored files something still names: evidence files and finalists' photos
+    share the store, and published revisions keep the photos they froze."""
+    evidence = select(EvidenceFile.sha256).where(col(EvidenceFile.sha256).in_(among))
+    photos = select(Finalist.photo_sha256).where(col(Finalist.photo_sha256).in_(among))
+    kept = set(session.exec(evidence).all()) | set(session.exec(photos).all())
+    return kept | published_photo_hashes(session, among=among - kept)
+
+
 def sweep_orphan_files(engine: Engine, store: FileStore, *, older_than: timedelta) -> list[str]:
     """Removes files no nomination references, such as those of a submission cut short by a
     crash between writing its files and committing; recent ones may still be committing."""
 
     def referenced(candidates: set[str]) -> set[str]:
-        # Evidence files and finalists' photos share the store.
         with Session(engine) as session:
-            evidence = select(EvidenceFile.sha256).where(col(EvidenceFile.sha256).in_(candidates))
-            photos = select(Finalist.photo_sha256).where(col(Finalist.photo_sha256).in_(candidates))
-            kept = set(session.exec(evidence).all()) | set(session.exec(photos).all())
-            return kept | published_photo_hashes(session, among=candidates - kept)
+            return referenced_files(session, among=candidates)
 
     return store.sweep(referenced, older_than=older_than)
 

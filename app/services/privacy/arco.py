@@ -5,9 +5,11 @@ that address, folded (trimmed, lower case): their nominations, the e-mails writt
 the places where the address shows up elsewhere (an account, another nomination's references,
 staff notes, the audit trail) for staff to review by hand.
 
-Cancellation anonymises the nominator and keeps the nomination's substance (nominee, story,
-references), which belongs to the campaign's record. The audit trail records which nominations
-and fields changed, never the personal values: it is append-only and could not be cleaned later.
+Cancellation anonymises the nominator and deletes the evidence files they sent (which their
+sensitive-data consent covered); it keeps the nomination's substance (nominee, story,
+references), which belongs to the campaign's record, unless staff also redact the stories at the
+person's request. The audit trail records which nominations and fields changed, never the
+personal values: it is append-only and could not be cleaned later.
 """
 
 import csv
@@ -37,6 +39,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit
+from app.services.privacy import erasure
 from app.services.text import neutralise
 
 # What a cancellation blanks on each nomination of the person.
@@ -372,10 +375,16 @@ class Cancelled:
     nominations: int
     messages_deleted: int
     messages_blanked: int
+    files_deleted: int
+    # The deleted evidence files' hashes: erasure.remove_files, once committed.
+    file_hashes: set[str]
 
 
-def cancel_personal_data(session: Session, *, actor: Account, email: str) -> Cancelled:
-    """Anonymises the nominator on all their nominations and removes the e-mails to them."""
+def cancel_personal_data(
+    session: Session, *, actor: Account, email: str, redact_stories: bool = False
+) -> Cancelled:
+    """Anonymises the nominator on all their nominations, deletes the evidence files they sent
+    and the e-mails to them, and with `redact_stories` blanks what they wrote."""
     folded = fold_email(email)
     nominations = _own_nominations(session, folded)
     messages = _messages(session, folded)
@@ -393,6 +402,10 @@ def cancel_personal_data(session: Session, *, actor: Account, email: str) -> Can
     changed = sorted(
         {name for n in nominations for name, value in blank.items() if getattr(n, name) != value}
     )
+    if redact_stories:
+        changed = sorted(
+            {*changed, *(f for n in nominations for f in erasure.STORY_FIELDS if getattr(n, f))}
+        )
     if ids:
         session.exec(
             update(Nomination)
@@ -400,6 +413,9 @@ def cancel_personal_data(session: Session, *, actor: Account, email: str) -> Can
             .values(**blank)
             .execution_options(synchronize_session="fetch")
         )
+        if redact_stories:
+            erasure.redact_stories(session, nomination_ids=ids)
+    files_deleted, file_hashes = erasure.delete_evidence(session, nomination_ids=ids)
     unsent = [m.id for m in messages if m.sent_at is None and m.id is not None]
     sent = [m.id for m in messages if m.sent_at is not None and m.id is not None]
     if unsent:
@@ -422,11 +438,18 @@ def cancel_personal_data(session: Session, *, actor: Account, email: str) -> Can
             "fields": changed,
             "emails_deleted": len(unsent),
             "emails_blanked": len(sent),
+            "evidence_files_deleted": files_deleted,
         },
     )
     session.flush()
     session.expire_all()
-    return Cancelled(nominations=len(ids), messages_deleted=len(unsent), messages_blanked=len(sent))
+    return Cancelled(
+        nominations=len(ids),
+        messages_deleted=len(unsent),
+        messages_blanked=len(sent),
+        files_deleted=files_deleted,
+        file_hashes=file_hashes,
+    )
 
 
 def rectify_nominator(
