@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_SECRETS = {"", "changeme", "secret", "dev", "development", "insecure"}
@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     org_email: str = "privacidad@integrity-icon.invalid"
     org_phone: str = ""
     privacy_updated_on: str = "2026-11-27"
+    # Days after an edition's results day when its nominations that never became candidates are
+    # deleted by the server (app/services/privacy/retention.py); 0: kept. The privacy notice
+    # promises "up to two years after it closes".
+    nomination_retention_days: int = Field(730, ge=0)
     log_level: str = "INFO"
     # How long a worker serves a rendered public page from memory (app/web/pagecache.py); 0: never.
     page_cache_seconds: float = 10.0

@@ -17,7 +17,9 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.routes import auth, judges, public, results, staff
+from app.services.files import FileStore
 from app.services.mail.sender import MailSender
+from app.services.privacy.retention import RetentionPurger
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.logs import redact, redact_access_log
@@ -73,11 +75,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interval=settings.mail_interval_seconds,
             )
             sender.start()
+        purger = None
+        if settings.nomination_retention_days > 0:
+            purger = RetentionPurger(
+                app.state.engine,
+                FileStore(settings.files_dir),
+                days=settings.nomination_retention_days,
+            )
+            purger.start()
         try:
             yield
         finally:
             if sender is not None:
                 sender.stop()
+            if purger is not None:
+                purger.stop()
             lock.release()
 
     app = PortalApp(

@@ -60,6 +60,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         "form_min_seconds": 0,
         "nomination_rate_limit": 0,
         "nomination_browser_limit": 0,
+        # The server's own retention purge runs only in the tests that ask for it.
+        "nomination_retention_days": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
