@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     org_address: str = "Domicilio por definir, Ciudad de México, México"
     org_email: str = "privacidad@integrity-icon.invalid"
     org_phone: str = ""
-    privacy_updated_on: str = "2026-11-27"
+    privacy_updated_on: str = "2026-12-04"
     # Days after an edition's results day when its nominations that never became candidates are
     # deleted by the server (app/services/privacy/retention.py); 0: kept. The privacy notice
     # promises "up to two years after it closes".

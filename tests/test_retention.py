@@ -177,3 +177,20 @@ def test_server_purges_by_itself_at_start(session: Session, settings: Settings) 
 
     assert nominator_names(session) == ["Actual", "Agrupada"]
     assert len(purge_events(session)) == 1
+
+
+def test_privacy_notice_states_the_retention_period_and_what_judges_see(
+    settings: Settings,
+) -> None:
+    app = create_app(settings.model_copy(update={"nomination_retention_days": 400}))
+    try:
+        with TestClient(app) as client:
+            english = client.get("/privacy?lang=en").text
+            spanish = client.get("/privacy?lang=es").text
+    finally:
+        app.state.engine.dispose()
+
+    assert "deleted, with their evidence files and notes, 400 days after the results" in english
+    assert "nobody's contact details" in english
+    assert "Nominees and references have these rights too" in english
+    assert "400 días después de la fecha de resultados" in spanish

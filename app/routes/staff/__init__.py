@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from app.models import Role
 from app.routes.staff import (
     arco,
+    arco_named,
     audit,
     candidates,
     criteria,
@@ -41,6 +42,7 @@ for module in (
     publishing,
     exports,
     arco,
+    arco_named,
     outbox,
     users,
     audit,

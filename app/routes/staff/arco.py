@@ -29,6 +29,13 @@ NOTICES = {
     ),
     "rectified": N_("The nominator's details were corrected on all their nominations."),
     "unchanged": N_("The details you sent are the ones already held; nothing was changed."),
+    "named_rectified": N_("The person's details were corrected where they are named."),
+    "named_cancelled": N_("The person's data was deleted where they are named."),
+    "named_cancelled_kept": N_(
+        "The person's data was deleted where they are named. Some of the nominations about them"
+        " are part of a candidate and were kept without their contact, age and gender: handle"
+        " the candidate by hand."
+    ),
 }
 
 
