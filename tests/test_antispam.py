@@ -17,6 +17,7 @@ from tests.factories import (
     csrf_token_from,
     form_token,
     make_open_campaign,
+    make_pdf,
     nomination_data,
     post_nomination,
 )
@@ -183,7 +184,7 @@ def hidden_value(page: str, name: str) -> str:
 def test_refused_forms_whose_files_are_kept_count_against_the_rate_limit(
     limited: TestClient, session: Session
 ) -> None:
-    pdf = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = make_pdf()
     for i in range(2):
         refused = post_nomination(
             limited,

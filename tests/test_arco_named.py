@@ -222,3 +222,13 @@ def test_named_cancel_without_confirmation_or_places_is_422_and_changes_nothing(
     assert "Tick the places where this person is named." in unticked.text
     assert [n.reference1_name for n in nominations(session)][:2] == ["Carlos Méndez"] * 2
     assert events(session, "arco.named_cancel") == []
+
+
+@pytest.mark.parametrize("place", ["99999999999:reference1", "0:nominee", "1:nominator", "x"])
+def test_named_place_that_is_not_a_nomination_of_ours_is_422(
+    staff: TestClient, session: Session, named: list[int], place: str
+) -> None:
+    response = post(staff, "/staff/arco/named/cancel", query="Carlos", place=[place], confirm="yes")
+
+    assert response.status_code == 422
+    assert events(session, "arco.named_cancel") == []

@@ -196,7 +196,7 @@ def test_nomination_file_over_limit_shows_the_form_again_as_typed(
 def test_nomination_files_over_the_total_show_the_form_again_as_typed(
     client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
 ) -> None:
-    nine_mb = b"%PDF-1.4\n" + b"0" * (9 * 1024 * 1024) + b"\n%%EOF\n"
+    nine_mb = make_pdf(size=9 * 1024 * 1024)
     files = [("evidence", (f"foto{i}.pdf", nine_mb, "application/pdf")) for i in range(3)]
 
     response = post_nomination(client, data=nomination_data(sensitive_consent="yes"), files=files)

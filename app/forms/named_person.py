@@ -3,16 +3,27 @@ references): the search, and the places ticked as this person's, with what to do
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from app.forms.base import InputForm
+from app.forms.base import MAX_ROW_ID, InputForm
 from app.forms.text import Checkbox, Line
 
 # More places than this for one search: too broad to answer a request with; narrow it down.
 MAX_PLACES = 200
-# A ticked place: a nomination's id and the role the person has in it.
+
+
+def _row_id_in_range(value: str) -> str:
+    if not 1 <= int(value.partition(":")[0]) <= MAX_ROW_ID:
+        raise PydanticCustomError("place", "not a nomination of ours")
+    return value
+
+
+# A ticked place: a nomination's id (a RowId) and the role the person has in it.
 PlaceKey = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{1,10}:(nominee|reference1|reference2)$")
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,10}:(nominee|reference1|reference2)$"),
+    AfterValidator(_row_id_in_range),
 ]
 
 

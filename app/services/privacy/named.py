@@ -21,6 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select, update
 
 from app.errors import NotFound
+from app.forms.base import MAX_ROW_ID
 from app.forms.named_person import MAX_PLACES
 from app.i18n import N_
 from app.models import Account, Campaign, Nomination, Theme, utcnow
@@ -134,6 +135,8 @@ def parse_key(key: str) -> tuple[int, Role] | None:
     """A ticked place, "12:reference1"; None for anything else."""
     number, _, role = key.partition(":")
     if not (number.isascii() and number.isdigit() and len(number) <= 10):
+        return None
+    if not 1 <= int(number) <= MAX_ROW_ID:
         return None
     try:
         return int(number), Role(role)
