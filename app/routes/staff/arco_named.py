@@ -25,7 +25,7 @@ from app.services.files import FileStore
 from app.services.privacy import erasure, named
 from app.web.body import FormBody
 from app.web.deps import CurrentAccount, SessionDep, SettingsDep, TemplatesDep, TranslatorDep
-from app.web.form_body import VerifiedForm
+from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates
 
 router = APIRouter()
@@ -33,14 +33,9 @@ router = APIRouter()
 Form = TypeVar("Form", bound=NamedSearchForm)
 
 
-def _values(body: FormBody) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, value in body.fields:
-        if name == "place":
-            values.setdefault("place", []).append(value)
-        elif name != "csrf_token":
-            values[name] = value
-    return values
+def _values(body: FormBody, model: type[NamedSearchForm]) -> dict[str, Any]:
+    lists = form_lists(body, "place") if "place" in model.model_fields else {}
+    return {**form_values(body), **lists}
 
 
 def _page(
@@ -73,7 +68,7 @@ def _page(
 def _parse(
     model: type[Form], body: FormBody, t: Translator
 ) -> tuple[Form | None, dict[str, Any], FormErrors]:
-    values = _values(body)
+    values = _values(body, model)
     form, errors = validate(model, values, t, bad_encoding=body.bad_encoding)
     if "place" in errors.fields:
         errors.fields["place"] = t("Tick the places where this person is named.")
