@@ -1,4 +1,4 @@
-"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail|sanctions`."""
+"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail|sanctions|verify-log`."""
 
 import argparse
 import logging
@@ -315,6 +315,35 @@ def _add_sanctions(commands: "argparse._SubParsersAction[argparse.ArgumentParser
     matches.set_defaults(run=_sanctions_matches)
 
 
+def _verify_log(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services import audit_chain
+
+    published = None
+    try:
+        signer = audit_chain.load_signer(settings, create=False)
+        if args.checkpoints:
+            published = audit_chain.read_published(args.checkpoints)
+    except (audit_chain.BadKey, audit_chain.PublishedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        result = audit_chain.verify(
+            session, public_key=signer.public if signer else None, published=published
+        )
+    engine.dispose()
+    if not result.ok:
+        print(f"FAILED: {result.problems[0]}")
+        for problem in result.problems[1:]:
+            print(f"also: {problem}")
+        return 1
+    checked = f"{result.checkpoints} checkpoint(s)"
+    if published is not None:
+        checked += f" and {result.published} published checkpoint(s)"
+    print(f"OK: {result.event_count} events, head {result.head_hash}; {checked} match.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="The Integrity Icon portal.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -348,6 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("dir", metavar="DIR")
         command.set_defaults(run=_backup)
     _add_sanctions(commands)
+    verify = commands.add_parser(
+        "verify-log", help="recompute the audit chain and check its signed checkpoints"
+    )
+    verify.add_argument(
+        "--checkpoints",
+        metavar="URL_OR_FILE",
+        help="also check the checkpoints published at /transparency/checkpoints.json",
+    )
+    verify.set_defaults(run=_verify_log)
     return parser
 
 

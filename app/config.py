@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("./var")
     secret_key: str | None = None
+    # The Ed25519 key that signs the audit chain's checkpoints (PEM, or the raw 32 bytes in
+    # base64); unset: one generated once into DATA_DIR (app/services/audit_chain.py).
+    checkpoint_signing_key: str | None = None
     environment: Environment = Environment.dev
     base_url: str = DEFAULT_BASE_URL
     # The names this portal answers to in the Host header (comma-separated); unset: the host of

@@ -1,3 +1,4 @@
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,10 +17,13 @@ from app.config import Environment, Settings, get_settings
 from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
-from app.routes import auth, judges, public, results, staff
+from app.models import utcnow
+from app.routes import auth, judges, public, results, staff, transparency
+from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.mail.sender import MailSender
 from app.services.privacy.retention import RetentionPurger
+from app.services.results.transparency import due_checkpoints
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.logs import redact, redact_access_log
@@ -28,6 +32,9 @@ from app.web.pagecache import PageCache
 from app.web.templating import STATIC_DIR, Templates, translator
 
 log = logging.getLogger("app")
+# How often the server looks whether a checkpoint of the audit chain is due (a call that closed,
+# the day's one); every worker looks, and the database lets one of them make it.
+CHECKPOINT_CHECK_SECONDS = 300
 
 HTTP_MESSAGES = {
     400: N_("The request could not be understood."),
@@ -57,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = not settings.is_prod
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.environment is not Environment.test:
             process.tune(threads=settings.worker_threads)
         redact_access_log()
@@ -83,9 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 days=settings.nomination_retention_days,
             )
             purger.start()
+        checkpoints = None
+        if settings.environment is not Environment.test:
+            checkpoints = asyncio.create_task(_make_due_checkpoints(app))
         try:
             yield
         finally:
+            if checkpoints is not None:
+                checkpoints.cancel()
             if sender is not None:
                 sender.stop()
             if purger is not None:
@@ -103,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Trailing-slash redirects are relative, and for GET and HEAD only (the 404 handler below).
     app.router.redirect_slashes = False
     app.state.engine = make_engine(settings)
+    app.state.checkpoint_signer = audit_chain.load_signer(settings)
+    audit_chain.use_signer(app.state.engine, app.state.checkpoint_signer)
     app.state.templates = Templates(settings)
     app.state.page_cache = PageCache(settings.page_cache_seconds)
 
@@ -112,8 +126,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(judges.router)
+    app.include_router(transparency.router)
     _install_error_pages(app)
     return app
+
+
+async def _make_due_checkpoints(app: FastAPI) -> None:
+    """The daily checkpoint and the one for a call that closed, by the server itself."""
+    while True:
+        try:
+            made = await asyncio.to_thread(
+                due_checkpoints,
+                app.state.engine,
+                signer=app.state.checkpoint_signer,
+                now=utcnow(),
+            )
+            for made_one in made:
+                log.info("audit checkpoint %s: %s events", made_one.reason, made_one.event_count)
+        except Exception:
+            # A database that does not answer now may answer next time; the log says why.
+            log.exception("could not make the due audit checkpoints")
+        await asyncio.sleep(CHECKPOINT_CHECK_SECONDS)
 
 
 def error_page(

@@ -1,5 +1,6 @@
 """The server killed (SIGKILL, whole process group) at random moments under load loses nothing
-it acknowledged, leaves a consistent database and, after the sweep, no orphan or temp files.
+it acknowledged, leaves a consistent database and, after the sweep, no orphan or temp files;
+the audit chain, written meanwhile by failed sign-ins, keeps no duplicate or broken link.
 
 Slow: skipped unless LOAD_TESTS is set. CRASH_LOAD sets how many nominations; CRASH_SEED replays
 the kill moments."""
@@ -19,10 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import Settings
-from app.models import EvidenceFile, Finalist, Nomination
+from app.models import AuditEvent, EvidenceFile, Finalist, Nomination
+from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.nominations.intake import sweep_orphan_files
 from tests.conftest import ON_POSTGRES
@@ -36,6 +38,7 @@ NOMINATIONS = int(os.environ.get("CRASH_LOAD", "300"))
 CONCURRENCY = 20
 PDF_EVERY = 5
 KILLS = 3
+SIGN_IN_WRITERS = 2
 SERVER_ENV = {"NOMINATION_RATE_LIMIT": "0", "FORM_MIN_SECONDS": "0"}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # How long one simulated person keeps retrying while the server is down.
@@ -55,6 +58,7 @@ class Outcome:
     resent_posts: int = 0
     gave_up: list[int] = field(default_factory=list)
     acknowledged: dict[str, str | None] = field(default_factory=dict)
+    sign_ins: Counter[int] = field(default_factory=Counter)
 
     def saw(self, response: httpx.Response) -> None:
         self.statuses[response.status_code] += 1
@@ -134,8 +138,31 @@ async def load_with_kills(server: PortalProcess, chooser: random.Random) -> Outc
                 await asyncio.to_thread(server.kill)
                 await asyncio.to_thread(server.start)  # serve sweeps old orphans on start
 
-        await asyncio.gather(killer(), *(browse(i) for i in range(NOMINATIONS)))
+        async def audited_writes() -> None:
+            # Failed sign-ins: each commits an audit event, and so a link of the chain, while
+            # the kills cut some of them short.
+            while len(outcome.acknowledged) + len(outcome.gave_up) < NOMINATIONS:
+                await failed_sign_in(server.url, outcome, transport)
+
+        await asyncio.gather(
+            killer(),
+            *(audited_writes() for _ in range(SIGN_IN_WRITERS)),
+            *(browse(i) for i in range(NOMINATIONS)),
+        )
     return outcome
+
+
+async def failed_sign_in(url: str, outcome: Outcome, transport: httpx.AsyncHTTPTransport) -> None:
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    browser = httpx.AsyncClient(base_url=url, timeout=60, transport=transport)
+    form = await persist(outcome, deadline, lambda: browser.get("/login"))
+    token = TOKEN.search(form.text) if form is not None else None
+    if token is None:
+        return
+    data = {"csrf_token": token[1], "email": "nadie@example.org", "password": "no-es-esta"}
+    sent = await persist(outcome, deadline, lambda: browser.post("/login", data=data))
+    if sent is not None:
+        outcome.sign_ins[sent.status_code] += 1
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -157,7 +184,8 @@ def test_sigkill_under_load_loses_no_acknowledged_nomination_and_leaves_no_orpha
     print(
         f"\nseed {seed}: {NOMINATIONS} nominations, {KILLS} kills in"
         f" {time.monotonic() - started:.1f}s: {dict(outcome.statuses)},"
-        f" {outcome.transport_errors} failed connections, {outcome.resent_posts} POSTs resent"
+        f" {outcome.transport_errors} failed connections, {outcome.resent_posts} POSTs resent;"
+        f" failed sign-ins answered {dict(outcome.sign_ins)}"
     )
 
     store = FileStore(settings.files_dir)
@@ -197,6 +225,13 @@ def test_sigkill_under_load_loses_no_acknowledged_nomination_and_leaves_no_orpha
         else:
             assert conn.execute(text("PRAGMA integrity_check")).scalars().all() == ["ok"]
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+    with Session(engine) as fresh:
+        chain = audit_chain.verify(fresh, public_key=None)
+        seqs = fresh.exec(select(AuditEvent.seq).order_by(col(AuditEvent.seq))).all()
+    assert chain.ok, chain.problems
+    assert sum(outcome.sign_ins.values()) > 0
+    assert list(seqs) == list(range(1, len(seqs) + 1)) and len(seqs) == chain.event_count > 0
 
     referenced = {row.sha256 for row in evidence} | photos
     assert {p.name for p in stored_files(settings.files_dir)} <= referenced

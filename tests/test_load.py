@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from app.config import Settings
-from app.models import EvidenceFile, Nomination, Score, ScoreSheet, utcnow
+from app.models import AuditEvent, EvidenceFile, Nomination, Score, ScoreSheet, utcnow
+from app.services import audit_chain
 from app.services.accounts.sessions import start_session
 from app.services.files import FileStore
 from app.web.deps import SESSION_COOKIE
@@ -264,3 +265,9 @@ def test_same_sheet_saved_from_two_sessions_at_once_loses_no_update(
         scores = fresh.exec(select(Score).where(col(Score.sheet_id) == sheets[0].id)).all()
         assert {s.criterion_id: s.value for s in scores} == last
         assert fresh.exec(select(func.count()).select_from(Score)).one() == len(criterion_ids)
+        # Each save that won is one audit event, linked by two workers taking turns: one chain,
+        # no event twice, none missing.
+        chain = audit_chain.verify(fresh, public_key=None)
+        saves = fresh.exec(select(AuditEvent.seq).where(col(AuditEvent.action) == "score.saved"))
+        assert chain.ok, chain.problems
+        assert len(saves.all()) == len(winners) == chain.event_count

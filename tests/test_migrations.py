@@ -2,16 +2,20 @@
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col, select
 
 from app.db import make_engine
 from app.migrate import downgrade, upgrade
-from app.models import metadata
+from app.models import AuditEvent, metadata
+from app.services import audit, audit_chain
 from tests.conftest import (
     ON_POSTGRES,
     create_postgres_database,
@@ -65,3 +69,39 @@ def test_sqlite_connection_has_wal_foreign_keys_and_busy_timeout(empty_engine: E
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_migration_chains_audit_events_written_before_it(
+    empty_engine: Engine, tmp_path: Path
+) -> None:
+    upgrade(empty_engine, "aa492f98d60b")
+    with empty_engine.begin() as conn:
+        for i in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (created_at, actor_id, actor_label, action,"
+                    " object_type, object_id, before, after, client_hash) VALUES"
+                    " (:at, NULL, 'anonymous', 'login.failed', '', '', '', :after, '')"
+                ),
+                {"at": datetime(2026, 1, i + 1, 10, 0, i, 5, tzinfo=UTC), "after": f'{{"i": {i}}}'},
+            )
+
+    upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        audit.record(session, actor=None, action="logout")
+        session.commit()
+
+    signer = audit_chain.load_signer(make_settings(tmp_path / "key", None))
+    assert signer is not None
+    with Session(empty_engine) as session:
+        chain = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
+        result = audit_chain.verify(session, public_key=signer.public)
+    assert [(e.seq, e.action) for e in chain] == [
+        (1, "login.failed"),
+        (2, "login.failed"),
+        (3, "login.failed"),
+        (4, "logout"),
+    ]
+    assert result.ok, result.problems
+    with empty_engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text("UPDATE audit_event SET action = 'x'"))

@@ -1,7 +1,7 @@
 """Tables only; every module is imported here so the metadata knows all of them."""
 
 from app.models.account import Account, AccountToken, Role, TokenPurpose, UserSession
-from app.models.audit import AuditEvent
+from app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent, CheckpointReason
 from app.models.base import metadata, utcnow
 from app.models.campaign import Campaign, Theme
 from app.models.candidate import (
@@ -53,12 +53,15 @@ __all__ = [
     "MEXICAN_STATES",
     "Account",
     "AccountToken",
+    "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "Campaign",
     "Candidate",
     "CandidateIdentity",
     "CheckKind",
     "CheckResult",
+    "CheckpointReason",
     "ConflictDeclaration",
     "Criterion",
     "EntryType",

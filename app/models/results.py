@@ -45,3 +45,6 @@ class ResultsRevision(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="account.id")
     created_at: datetime = timestamp(default_now=True)
     published_at: datetime | None = timestamp(nullable=True)
+    # The audit chain's head hash once publishing committed: the signed checkpoint with this
+    # head covers the publication (app/services/results/transparency.py). None for drafts.
+    chain_head: str | None = Field(default=None, max_length=64)

@@ -25,6 +25,7 @@ from app.models import (
     Account,
     AuditEvent,
     Campaign,
+    CheckpointReason,
     Criterion,
     Finalist,
     JudgeAssignment,
@@ -34,7 +35,7 @@ from app.models import (
     ScoreSheet,
     Theme,
 )
-from app.services import audit
+from app.services import audit, audit_chain
 from app.services.judging.recusal import recused_clause
 from app.services.mail import notifications
 
@@ -540,6 +541,13 @@ def close_meeting(
         after=_status_snapshot(meeting),
     )
     notifications.notify_meeting_closed(session, meeting, base_url=base_url)
+    campaign = session.get(Campaign, meeting.campaign_id)
+    audit_chain.checkpoint_at_commit(
+        session,
+        reason=CheckpointReason.meeting_closed,
+        edition=campaign.year if campaign else None,
+        subject=f"meeting {meeting.number}",
+    )
     return meeting
 
 

@@ -33,6 +33,7 @@ from app.models import (
 from app.services import audit
 from app.services.judging import method
 from app.services.mail import notifications
+from app.services.results import transparency
 from app.services.results.shared import (
     FieldInvalid,
     campaign_header,
@@ -553,6 +554,7 @@ def publish_revision(
             "emails_queued": sent,
         },
     )
+    transparency.seal_revision(session, campaign=campaign, revision=revision)
     return revision
 
 

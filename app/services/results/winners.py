@@ -15,6 +15,7 @@ from app.i18n import N_
 from app.models import (
     Account,
     Campaign,
+    CheckpointReason,
     Finalist,
     Meeting,
     MeetingFinalist,
@@ -22,7 +23,7 @@ from app.models import (
     Theme,
     Winner,
 )
-from app.services import audit
+from app.services import audit, audit_chain
 from app.services.campaigns.campaigns import call_closes_at, call_is_open
 from app.services.candidates.sanctions.adjudication import check_announcement
 from app.services.judging import aggregation
@@ -471,5 +472,8 @@ def announce_finalists(
             ],
             "emails_queued": sent,
         },
+    )
+    audit_chain.checkpoint_at_commit(
+        session, reason=CheckpointReason.finalists_announced, edition=campaign.year
     )
     return sent
