@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
@@ -111,18 +111,22 @@ class ChainHead:
     head_hash: str
 
 
+_HEAD = AuditChainHead.__table__  # type: ignore[attr-defined]
+# Built once, values passed as parameters: one compiled statement each (as app.db.insert_row).
+_ADVANCE = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(event_count=_HEAD.c.event_count + bindparam("advance"))
+    .returning(_HEAD.c.event_count, _HEAD.c.head_hash)
+)
+_MOVE = update(_HEAD).where(_HEAD.c.id == 1).values(head_hash=bindparam("head"))
+
+
 def lock_head(session: Session, *, advance: int = 0) -> ChainHead:
     """Locks the head row until the transaction ends and moves its count on by `advance`;
     returns the head as it was. The row is a copy of the last event: if it is missing (a
     fresh or emptied database) it is made again from that event."""
-    table = AuditChainHead.__table__  # type: ignore[attr-defined]
-    statement = (
-        update(table)
-        .where(table.c.id == 1)
-        .values(event_count=table.c.event_count + advance)
-        .returning(table.c.event_count, table.c.head_hash)
-    )
-    row = session.execute(statement).first()
+    row = session.execute(_ADVANCE, {"advance": advance}).first()
     if row is None:
         last = session.execute(
             select(col(AuditEvent.seq), col(AuditEvent.hash))
@@ -132,10 +136,10 @@ def lock_head(session: Session, *, advance: int = 0) -> ChainHead:
         count, head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
         # Two writers may both find it missing: one inserts, the other's insert changes nothing.
         session.execute(
-            _insert_ignoring_conflict(session, table),
+            _insert_ignoring_conflict(session, _HEAD),
             {"id": 1, "event_count": count, "head_hash": head},
         )
-        row = session.execute(statement).one()
+        row = session.execute(_ADVANCE, {"advance": advance}).one()
     count, head = int(row[0]), str(row[1])
     return ChainHead(event_count=count - advance, head_hash=head or GENESIS)
 
@@ -171,8 +175,7 @@ def _link_pending(session: Session) -> None:
         event.prev_hash = prev
         event.hash = prev = link_hash(prev, event_fields(event))
     if pending:
-        table = AuditChainHead.__table__  # type: ignore[attr-defined]
-        session.execute(update(table).where(table.c.id == 1).values(head_hash=prev))
+        session.execute(_MOVE, {"head": prev})
         session.add_all(pending)
         session.flush()
     new_head = ChainHead(event_count=head.event_count + len(pending), head_hash=prev)
