@@ -243,6 +243,7 @@ def test_rewritten_history_is_caught_by_a_published_copy_of_the_checkpoints(
         prev = digest
     tamper(engine, *changes)
     with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_chain_head SET head_hash = :h"), {"h": prev})
         if ON_POSTGRES:
             conn.execute(text("ALTER TABLE audit_checkpoint DISABLE TRIGGER USER"))
             conn.execute(text("DELETE FROM audit_checkpoint"))
@@ -338,3 +339,38 @@ def test_verify_log_with_an_unreadable_checkpoints_file_says_so(
 
     assert result.returncode == 2
     assert "cannot read checkpoints from" in result.stderr
+
+
+def test_verify_log_elsewhere_without_the_key_checks_with_the_published_key(
+    settings: Settings, engine: Engine, app: FastAPI, tmp_path: Path
+) -> None:
+    """An observer with a copy of the database but not the private key: the public key of the
+    site's checkpoints file checks the database's own checkpoints too."""
+    record_events(engine, 2)
+    checkpoint(engine, app)
+    with Session(engine) as session:
+        document = audit_chain.checkpoints_document(session, public_key=signer_of(app).public)
+    published = tmp_path / "checkpoints.json"
+    published.write_text(json.dumps(document))
+    (settings.data_dir / audit_chain.KEY_FILE).rename(tmp_path / "kept-elsewhere.pem")
+
+    without = run_cli(settings, "verify-log")
+    with_file = run_cli(settings, "verify-log", "--checkpoints", str(published))
+
+    assert without.returncode == 1
+    assert "there is no key to check its signature with" in without.stdout
+    assert with_file.returncode == 0, with_file.stdout
+    assert not (settings.data_dir / audit_chain.KEY_FILE).exists()
+
+
+def test_removed_newest_event_after_the_last_checkpoint_shows_in_the_head_row(
+    engine: Engine, app: FastAPI
+) -> None:
+    record_events(engine, 3)
+    last = events(engine)[-1]
+
+    tamper(engine, ("DELETE FROM audit_event WHERE id = :id", {"id": last.id}))
+
+    result = verify(engine, app)
+    assert not result.ok
+    assert result.problems[0].startswith("the chain's head row says 3 events")

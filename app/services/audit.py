@@ -181,7 +181,6 @@ def _link_pending(session: Session) -> None:
     new_head = ChainHead(event_count=head.event_count + len(pending), head_hash=prev)
     for callback in callbacks:
         callback(session, new_head)
-    session.flush()
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from app.config import Settings
-from app.models import AuditCheckpoint, AuditEvent, CheckpointReason
+from app.models import AuditChainHead, AuditCheckpoint, AuditEvent, CheckpointReason
 from app.services.audit import GENESIS, ChainHead, after_linking, event_fields, link_hash, lock_head
 
 KEY_FILE = "checkpoint_key.pem"
@@ -181,12 +181,14 @@ def checkpoint_fields(checkpoint: AuditCheckpoint) -> dict[str, Any]:
     }
 
 
+SIGNED_FIELDS = ("created_at", "edition", "event_count", "head_hash", "reason", "subject")
+
+
 def signed_message(fields: dict[str, Any]) -> bytes:
+    """The bytes a checkpoint's signature covers: its SIGNED_FIELDS as compact ASCII JSON with
+    sorted keys, from the checkpoint or from an entry of the published JSON alike."""
     signed = {name: fields[name] for name in SIGNED_FIELDS}
     return json.dumps(signed, ensure_ascii=True, sort_keys=True, separators=(",", ":")).encode()
-
-
-SIGNED_FIELDS = ("created_at", "edition", "event_count", "head_hash", "reason", "subject")
 
 
 def _make(
@@ -363,11 +365,18 @@ def _label(fields: dict[str, Any], *, published: bool) -> str:
     return f"{kind}{ident} of {fields['created_at']} ({fields['event_count']} events)"
 
 
-def _published_expectations(document: dict[str, Any], result: Verification) -> list[Expected]:
+def published_key(document: dict[str, Any]) -> PublicKey | None:
+    """The public key a checkpoints file gives, if it gives a usable one."""
     try:
-        key = PublicKey.from_base64(str(document["public_key"]["base64"]))
-    except (KeyError, TypeError, BadKey) as error:
-        result.problems.append(f"the checkpoints file has no usable public key: {error}")
+        return PublicKey.from_base64(str(document["public_key"]["base64"]))
+    except (KeyError, TypeError, BadKey):
+        return None
+
+
+def _published_expectations(document: dict[str, Any], result: Verification) -> list[Expected]:
+    key = published_key(document)
+    if key is None:
+        result.problems.append("the checkpoints file has no usable public key")
         return []
     expected: list[Expected] = []
     for entry in document["checkpoints"]:
@@ -534,4 +543,12 @@ def verify(
             f" {position}; the newest events were removed"
         )
         return result
+    # The head row moves with every link: a chain cut short after the last checkpoint shows
+    # there too, unless whoever cut it also rewound the row.
+    head = connection.execute(select(AuditChainHead.event_count, AuditChainHead.head_hash)).first()
+    if head is not None and (head[0], head[1] or GENESIS) != (position, prev):
+        result.problems.append(
+            f"the chain's head row says {head[0]} events ending in {head[1]}, the events give"
+            f" {position} ending in {prev}: the newest events were removed"
+        )
     return result
