@@ -95,6 +95,11 @@ def _empty_tables(engine: Engine) -> None:
         # A session a test forgot to close would make TRUNCATE wait forever; fail loudly instead.
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # As the migrations leave it: the audit chain's head row, at the start of the chain.
+        conn.execute(
+            text("INSERT INTO audit_chain_head (id, event_count, head_hash) VALUES (1, 0, :h)"),
+            {"h": "0" * 64},
+        )
 
 
 @pytest.fixture

@@ -374,3 +374,14 @@ def test_removed_newest_event_after_the_last_checkpoint_shows_in_the_head_row(
     result = verify(engine, app)
     assert not result.ok
     assert result.problems[0].startswith("the chain's head row says 3 events")
+
+
+def test_missing_head_row_is_made_again_from_the_last_event(engine: Engine, app: FastAPI) -> None:
+    record_events(engine, 2)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_chain_head"))
+
+    record_events(engine, 1)
+
+    assert [e.seq for e in events(engine)] == [1, 2, 3]
+    assert verify(engine, app).ok
