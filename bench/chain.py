@@ -11,10 +11,11 @@ app's migrations, through the app's own engine (SQLite: WAL, synchronous=FULL, B
 - `plain`: the same event inserted without the chain, as before it (numbered by a counter in
   this process, so that the unique `seq` holds), + commit.
 
-`xplain` is chained / plain. Nominations record no audit event: for them the chain is one
-look at an empty list at commit; their throughput with and without the chain is measured end
-to end by `python -m bench.run --scenarios nominate` on this checkout and with `--portal-dir`
-on one without the chain (docs/performance.md has both).
+`xplain` is chained / plain. Nominations record no audit event: for them the chain is the
+commit hook finding nothing to link, timed last (`hook`, per commit, in microseconds); their
+throughput with and without the chain is measured end to end by `python -m bench.run
+--scenarios nominate` on this checkout and with `--portal-dir` on one without the chain
+(docs/decision-record.md has both).
 """
 
 from __future__ import annotations
@@ -65,6 +66,18 @@ def _plain(numbers: Iterator[int]) -> object:
         )
 
     return write
+
+
+def hook_cost(engine: Engine, *, rounds: int = 20_000) -> float:
+    """Microseconds the commit hook takes on a transaction that recorded no audit event."""
+    with Session(engine) as session:
+        session.begin()
+        started = time.perf_counter()
+        for _ in range(rounds):
+            audit._link_pending(session)
+        elapsed = time.perf_counter() - started
+        session.rollback()
+    return elapsed / rounds * 1e6
 
 
 def run_cell(engine: Engine, write: object, *, threads: int, seconds: float) -> float:
@@ -155,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             if database is not None:
                 for line in measure(database, threads=threads, seconds=args.seconds):
                     print(line, flush=True)
+                if kind == "sqlite":
+                    cost = hook_cost(make_engine(settings_for(database)))
+                    print(f"hook on a commit without audit events: {cost:.2f} µs", flush=True)
     return 0
 
 
