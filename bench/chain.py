@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -38,7 +37,8 @@ from app.db import WRITE, make_engine
 from app.migrate import upgrade
 from app.models import AuditEvent, utcnow
 from app.services import audit
-from bench.databases import BenchDatabase, postgres_database, postgres_reachable, sqlite_database
+from bench.databases import BenchDatabase
+from bench.run import bench_database
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -135,22 +135,6 @@ def measure(database: BenchDatabase, *, threads: list[int], seconds: float) -> l
     return lines
 
 
-@contextmanager
-def _database(kind: str, workdir: Path, postgres_url: str) -> Iterator[BenchDatabase | None]:
-    manager: AbstractContextManager[BenchDatabase]
-    if kind == "postgres":
-        problem = postgres_reachable(postgres_url)
-        if problem:
-            print(f"PostgreSQL skipped: cannot use {postgres_url}: {problem}")
-            yield None
-            return
-        manager = postgres_database(workdir, postgres_url)
-    else:
-        manager = sqlite_database(workdir)
-    with manager as database:
-        yield database
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.chain", description=__doc__)
     parser.add_argument("--db", default="sqlite,postgres")
@@ -163,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.db.split(","):
         with (
             tempfile.TemporaryDirectory(prefix="bench-chain-") as workdir,
-            _database(kind, Path(workdir), args.postgres_url) as database,
+            bench_database(kind, Path(workdir), args.postgres_url) as database,
         ):
             if database is not None:
                 for line in measure(database, threads=threads, seconds=args.seconds):

@@ -485,7 +485,9 @@ class _Interrupt:
 
 
 @contextmanager
-def _database(kind: str, workdir: Path, postgres_url: str) -> Iterator[BenchDatabase | None]:
+def bench_database(kind: str, workdir: Path, postgres_url: str) -> Iterator[BenchDatabase | None]:
+    """A throw-away database of `kind` ("sqlite" or "postgres"), None when PostgreSQL is not
+    there (and the run says so)."""
     manager: AbstractContextManager[BenchDatabase]
     if kind == "postgres":
         problem = postgres_reachable(postgres_url)
@@ -525,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     interrupted = None
     try:
         for kind in args.databases:
-            with _database(kind, workdir, args.postgres_url) as database:
+            with bench_database(kind, workdir, args.postgres_url) as database:
                 if database is None:
                     continue
                 bench.run_database(database, workdir)
