@@ -6,8 +6,9 @@ meeting's date with how many judges took part, recused themselves and submitted 
 published revision, and hashes. Never a name of a nominee, nominator or judge, nor a score.
 
 A step is covered by the first checkpoint whose count reaches the audit event that recorded it
-(the checkpoint made for that very step, when it was made after the chain began); the close of
-the call, which no staff action records, by the checkpoint the server makes when it sees it.
+(the checkpoint made for that very step, since the chain began); the close of the call, which
+no staff action records, by the checkpoint the server makes when it sees it. A step that left
+no audit event (data loaded by hand, a call closed before the chain) is covered by none.
 """
 
 from __future__ import annotations
@@ -191,12 +192,6 @@ class _Coverage:
         index = bisect.bisect_left(self.counts, seq)
         return self.checkpoints[index] if index < len(self.checkpoints) else None
 
-    def after(self, moment: datetime | None) -> AuditCheckpoint | None:
-        if moment is None:
-            return None
-        later = [c for c in self.checkpoints if c.created_at >= moment]
-        return min(later, key=lambda c: c.created_at) if later else None
-
 
 def _step_seqs(session: Session) -> dict[tuple[str, str], int]:
     """The place in the chain of the latest event that recorded each step, by (action,
@@ -291,8 +286,7 @@ def _meetings(
         n_sheets, judges = sheets.get(meeting.id, (0, 0))
         by_campaign.setdefault(meeting.campaign_id, []).append(
             MeetingStep(
-                checkpoint=coverage.of_seq(seqs.get((action, str(meeting.id))))
-                or coverage.after(meeting.closed_at),
+                checkpoint=coverage.of_seq(seqs.get((action, str(meeting.id)))),
                 number=meeting.number,
                 held_on=meeting.held_on,
                 closed_at=meeting.closed_at,
@@ -367,8 +361,7 @@ def transparency_page(
         steps = [
             RevisionStep(
                 checkpoint=(by_head.get(r.chain_head) if r.chain_head else None)
-                or coverage.of_seq(seqs.get((STEP_EVENTS["revision"][0], str(r.id))))
-                or coverage.after(r.published_at),
+                or coverage.of_seq(seqs.get((STEP_EVENTS["revision"][0], str(r.id)))),
                 number=r.number,
                 published_at=r.published_at,
                 reason=r.reason,
@@ -385,9 +378,7 @@ def transparency_page(
                 campaign=campaign,
                 call_opens_at=opens_at,
                 call_closes_at=closes_at,
-                call_closed=Covered(
-                    call_checkpoints.get(campaign.year) or coverage.after(closes_at)
-                )
+                call_closed=Covered(call_checkpoints.get(campaign.year))
                 if closes_at is not None and closes_at <= now
                 else None,
                 nominations=figures["nominations"],
@@ -396,7 +387,6 @@ def transparency_page(
                 finalists=figures["finalists"] if announced else None,
                 finalists_announced=Covered(
                     coverage.of_seq(seqs.get((STEP_EVENTS["finalists"][0], str(campaign.id))))
-                    or coverage.after(announced)
                 )
                 if announced
                 else None,
