@@ -21,6 +21,7 @@ from app.models import AuditCheckpoint, AuditEvent, CheckpointReason, utcnow
 from app.services import audit, audit_chain
 from app.services.audit_chain import Signer
 from tests.conftest import ON_POSTGRES
+from tests.server import PortalProcess
 from tests.test_cli import run_cli
 
 
@@ -385,3 +386,22 @@ def test_missing_head_row_is_made_again_from_the_last_event(engine: Engine, app:
 
     assert [e.seq for e in events(engine)] == [1, 2, 3]
     assert verify(engine, app).ok
+
+
+def test_verify_log_reads_the_checkpoints_the_site_publishes_at_its_url(
+    settings: Settings, engine: Engine, app: FastAPI
+) -> None:
+    record_events(engine, 2)
+    made = checkpoint(engine, app)
+    server = PortalProcess(settings, workers=1).start()
+    try:
+        result = run_cli(
+            settings, "verify-log", "--checkpoints", server.url + "/transparency/checkpoints.json"
+        )
+    finally:
+        server.stop()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == (
+        f"OK: 2 events, head {made.head_hash}; 1 checkpoint(s) and 1 published checkpoint(s) match."
+    )
