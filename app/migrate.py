@@ -26,3 +26,25 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+# Made by the migrations beside the models' tables for the staff queue's full-text search
+# (app/services/nominations/search.py): on SQLite an FTS5 table (with the shadow tables SQLite
+# keeps for it) and a narrow index; on PostgreSQL a generated tsvector column and its index.
+# Comparing the schema with the models leaves them out.
+SEARCH_TABLES = "nomination_search"
+SEARCH_INDEXES = ("nomination_search_filters", "ix_nomination_search_vector")
+SEARCH_COLUMN = "search_vector"
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """For Alembic's `include_name`: everything but the search objects above."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(SEARCH_TABLES)
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    if type_ == "column":
+        return name != SEARCH_COLUMN
+    return True

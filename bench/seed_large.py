@@ -85,6 +85,14 @@ from app.services.files import FileStore
 from app.services.results.revisions import build_results_content
 from app.services.text import fold
 
+try:
+    from app.services.text import search_text
+except ImportError:  # a checkout from before the full-text search (--portal-dir)
+
+    def search_text(*parts: str) -> str:
+        return fold(" ".join(parts))[:450]
+
+
 NOMINATIONS = 100_000
 LARGE_NOMINATIONS = 3_000
 LARGE_FINALISTS_PER_THEME = 500
@@ -424,7 +432,7 @@ def load_nominations(
                 status,
                 reason,
                 candidate,
-                fold(f"{person.name} {person.institution}")[:450],
+                search_text(person.name, person.institution),
                 "en" if rng.random() < 0.08 else "es",
                 person.name,
                 person.position,

@@ -7,6 +7,7 @@ from sqlmodel.sql.sqltypes import AutoString
 import app.models
 from app.config import get_settings
 from app.db import make_engine
+from app.migrate import include_name
 from app.models.base import UTCDateTime
 
 target_metadata = app.models.metadata
@@ -30,6 +31,7 @@ def run_with(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

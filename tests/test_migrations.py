@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from app.db import make_engine
-from app.migrate import downgrade, upgrade
+from app.migrate import downgrade, include_name, upgrade
 from app.models import AuditEvent, metadata
 from app.services import audit, audit_chain
 from tests.conftest import (
@@ -40,7 +40,9 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
 
 def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(context, metadata))
 
 

@@ -25,7 +25,7 @@ from app.models import (
     Theme,
     utcnow,
 )
-from app.services.text import fold
+from app.services.text import search_text
 from tests.factories import make_account, make_open_campaign, nomination_data, sign_in
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)", "\tTab", "=1+1"]
@@ -50,7 +50,7 @@ def add_nomination(session: Session, theme: Theme, **overrides: Any) -> Nominati
         **overrides,
     }
     values.setdefault(
-        "search_text", fold(f"{values['nominee_name']} {values['nominee_institution']}")
+        "search_text", search_text(values["nominee_name"], values["nominee_institution"])
     )
     nomination = Nomination(**values)
     session.add(nomination)

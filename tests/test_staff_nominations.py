@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.services.files import FileStore
 from app.services.nominations.screening import download_name
-from app.services.text import fold
+from app.services.text import search_text
 from tests.factories import (
     csrf_token_from,
     make_account,
@@ -76,7 +76,7 @@ def add_nomination(session: Session, theme: Theme, **overrides: Any) -> Nominati
         **overrides,
     }
     values.setdefault(
-        "search_text", fold(f"{values['nominee_name']} {values['nominee_institution']}")
+        "search_text", search_text(values["nominee_name"], values["nominee_institution"])
     )
     nomination = Nomination(**values)
     session.add(nomination)

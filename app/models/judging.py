@@ -75,6 +75,13 @@ class Meeting(SQLModel, table=True):
     opened_at: datetime | None = timestamp(nullable=True)
     closed_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = timestamp(default_now=True)
+    # When scoring is due to close, shown to judges; staff still close the meeting themselves.
+    closes_at: datetime | None = timestamp(nullable=True)
+    # Hours before `closes_at` at which the server reminds judges who have sheets left to
+    # submit (app/services/judging/progress.py); None: no automatic reminder.
+    reminder_hours: int | None = None
+    # When that automatic reminder went out; cleared when the deadline or the hours change.
+    reminded_at: datetime | None = timestamp(nullable=True)
 
 
 class MeetingFinalist(SQLModel, table=True):

@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.services.campaigns.rubric import seed_demo_criteria
 from app.services.results.revisions import build_results_content
-from app.services.text import fold
+from app.services.text import fold, search_text
 
 DEMO_DOMAIN = "demo.integrity-icon.invalid"
 
@@ -320,7 +320,7 @@ def _screen_nominations(
                 status=NominationStatus.eligible if eligible else NominationStatus.ineligible,
                 status_reason="" if eligible else "Trabaja en el sector privado desde hace un año.",
                 candidate_id=_id(candidates[person]) if person is not None else None,
-                search_text=fold(f"{name} {institution}")[:450],
+                search_text=search_text(name, institution),
                 locale="es",
                 nominee_name=name,
                 nominee_position=position,

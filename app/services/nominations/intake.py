@@ -20,7 +20,7 @@ from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
 from app.services.results.public import published_photo_hashes
-from app.services.text import fold
+from app.services.text import search_text
 
 RATE_WINDOW = timedelta(hours=1)
 THROTTLED = N_(
@@ -132,7 +132,7 @@ def submit_nomination(
         privacy_consent_at=now,
         sensitive_consent_at=now if files else None,
         submitted_at=now,
-        search_text=fold(f"{form.nominee_name} {form.nominee_institution}")[:450],
+        search_text=search_text(form.nominee_name, form.nominee_institution),
     )
     t = Translator(locale)
     subject, body = render_mail(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import false, func
 from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput, NotFound
@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.campaigns.campaigns import get_current_campaign
-from app.services.text import fold
+from app.services.nominations import search
 
 PAGE_SIZE = 50
 # Ids are 32-bit on PostgreSQL; a larger number names no row and must not reach the database.
@@ -48,12 +48,14 @@ class ReasonRequired(InvalidInput):
     default_message = N_("Write why this nomination is not eligible.")
 
 
-def _order(sort: NominationSort) -> tuple[Any, Any]:
+def _order(sort: NominationSort, *, searching: bool) -> tuple[Any, Any]:
+    key = search.sort_key if searching else (lambda column: column)
+    submitted, nomination_id = key(col(Nomination.submitted_at)), key(col(Nomination.id))
     return {
-        NominationSort.newest: (col(Nomination.submitted_at).desc(), col(Nomination.id).desc()),
-        NominationSort.oldest: (col(Nomination.submitted_at).asc(), col(Nomination.id).asc()),
-        NominationSort.nominee: (col(Nomination.search_text).asc(), col(Nomination.id).asc()),
-        NominationSort.state: (col(Nomination.state).asc(), col(Nomination.id).asc()),
+        NominationSort.newest: (submitted.desc(), nomination_id.desc()),
+        NominationSort.oldest: (submitted.asc(), nomination_id.asc()),
+        NominationSort.nominee: (key(col(Nomination.search_text)).asc(), nomination_id.asc()),
+        NominationSort.state: (key(col(Nomination.state)).asc(), nomination_id.asc()),
     }[sort]
 
 
@@ -71,11 +73,9 @@ def nomination_query(filters: NominationFilter, *, campaign_id: int) -> Any:
     if filters.state:
         query = query.where(Nomination.state == filters.state)
     if filters.q:
-        # search_text holds the nominee's name and institution folded the same way.
-        for word in fold(filters.q).split()[:8]:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(col(Nomination.search_text).like(f"%{escaped}%", escape="\\"))
-    return query.order_by(*_order(filters.sort))
+        found = search.matches(filters.q)
+        query = query.where(found if found is not None else false())
+    return query.order_by(*_order(filters.sort, searching=bool(filters.q)))
 
 
 @dataclass(frozen=True)
@@ -107,17 +107,30 @@ def queue_page(session: Session, filters: NominationFilter, *, campaign_id: int)
     ids, then those rows with their number of evidence files."""
     query = nomination_query(filters, campaign_id=campaign_id)
     ids_query = query.with_only_columns(col(Nomination.id))
-    total = int(
-        session.exec(select(func.count()).select_from(ids_query.order_by(None).subquery())).one()
-    )
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(filters.page, pages)
-    # The ids first, so that filtering, sorting and cutting run on the indexes alone; joined in
-    # one statement, SQLite would rather walk the whole sort index than sort 50 rows.
-    ids = [
-        int(row[0])
-        for row in session.exec(ids_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    ]
+    if filters.q:
+        # A search reads its matches from the full-text index once, in order, and counts and
+        # cuts them here: searched twice (to count, then for the page), the index's work is
+        # paid twice, and cut by the database, the planners would rather walk the sort order's
+        # index, looking for a rare name row by row.
+        matches = [int(row[0]) for row in session.exec(ids_query).all()]
+        total = len(matches)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(filters.page, pages)
+        ids = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    else:
+        total = int(
+            session.exec(
+                select(func.count()).select_from(ids_query.order_by(None).subquery())
+            ).one()
+        )
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(filters.page, pages)
+        # The ids first, so that filtering, sorting and cutting run on the indexes alone; joined
+        # in one statement, SQLite would rather walk the whole sort index than sort 50 rows.
+        ids = [
+            int(row[0])
+            for row in session.exec(ids_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        ]
     if not ids:
         return QueuePage(rows=[], total=total, page=page, pages=pages)
     files = (
