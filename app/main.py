@@ -24,6 +24,7 @@ from app.services.files import FileStore
 from app.services.mail.sender import MailSender
 from app.services.privacy.retention import RetentionPurger
 from app.services.results.transparency import due_checkpoints
+from app.services.nominations.exports import ExportTurns
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.logs import redact, redact_access_log
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit_chain.use_signer(app.state.engine, app.state.checkpoint_signer)
     app.state.templates = Templates(settings)
     app.state.page_cache = PageCache(settings.page_cache_seconds)
+    app.state.export_turns = ExportTurns()
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)

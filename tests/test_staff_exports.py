@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from openpyxl import load_workbook
@@ -25,6 +26,7 @@ from app.models import (
     Theme,
     utcnow,
 )
+from app.services.nominations.exports import ExportTurns
 from app.services.text import search_text
 from tests.factories import make_account, make_open_campaign, nomination_data, sign_in
 
@@ -448,3 +450,103 @@ def test_export_route_judge_is_refused_without_file(
     assert "roberto@example.org" not in response.text
     assert "content-disposition" not in response.headers
     assert export_events(session) == []
+
+
+# -- long exports take turns; the XLSX file itself ------------------------------------------
+
+
+@pytest.fixture
+def turns(app: FastAPI) -> ExportTurns:
+    """This worker's turn, with every export of more than one row counted as long."""
+    app.state.export_turns = ExportTurns(long_rows=1)
+    return app.state.export_turns  # type: ignore[no-any-return]
+
+
+@contextmanager
+def another_export_running(turns: ExportTurns) -> Iterator[None]:
+    with turns.turn(turns.long_rows + 1) as ours:
+        assert ours
+        yield
+
+
+def test_long_export_waits_its_turn_with_a_page_that_asks_again(
+    staff: TestClient, session: Session, themes: tuple[Theme, Theme], turns: ExportTurns
+) -> None:
+    youth, _ = themes
+    add_nomination(session, youth)
+    add_nomination(session, youth)
+
+    with another_export_running(turns):
+        response = staff.get("/staff/exports/nominations.xlsx?theme=youth")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "content-disposition" not in response.headers
+    assert '<meta http-equiv="refresh" content="5">' in response.text
+    assert "Another large export is being prepared" in response.text
+    assert 'href="/staff/exports/nominations.xlsx?theme=youth"' in response.text
+    assert "roberto@example.org" not in response.text
+    assert export_events(session) == []
+
+
+def test_long_export_runs_once_the_turn_is_free(
+    staff: TestClient, session: Session, themes: tuple[Theme, Theme], turns: ExportTurns
+) -> None:
+    youth, _ = themes
+    add_nomination(session, youth)
+    add_nomination(session, youth)
+    with another_export_running(turns):
+        assert staff.get("/staff/exports/candidates.csv").status_code == 200  # no candidates
+        assert staff.get("/staff/exports/nominations.csv").status_code == 503
+
+    response = staff.get("/staff/exports/nominations.csv")
+
+    assert response.status_code == 200
+    assert len(read_csv(response)) == 3
+    assert len(export_events(session)) == 2
+
+
+def test_short_export_does_not_wait_for_a_long_one(
+    staff: TestClient, session: Session, themes: tuple[Theme, Theme], turns: ExportTurns
+) -> None:
+    youth, _ = themes
+    add_nomination(session, youth)
+
+    with another_export_running(turns):
+        response = staff.get("/staff/exports/nominations.xlsx")
+
+    assert response.status_code == 200
+    assert len(read_xlsx(response)) == 2
+
+
+def test_nominations_xlsx_keeps_values_types_and_text(
+    staff: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    youth, _ = themes
+    story = "Línea uno & <dos>\nLínea «tres»\x07 con un carácter de control"
+    nomination = add_nomination(
+        session,
+        youth,
+        nominee_name="  Ana  López  ",
+        achievement=story,
+        nominator_phone="",
+        years_of_service=12,
+    )
+
+    response = staff.get("/staff/exports/nominations.xlsx")
+
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.worksheets[0]
+    assert sheet.title == "Nominations"
+    assert sheet.freeze_panes == "A2"
+    header = [cell.value for cell in sheet[1]]
+    assert all(cell.font.b for cell in sheet[1])
+    row = {name: cell.value for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["ID"] == nomination.id
+    assert row["Years in public service"] == 12
+    assert row["Evidence files"] == 0
+    assert row["Nominee"] == "  Ana  López  "
+    assert row["What did they do?"] == story.replace("\x07", "")
+    assert row["Nominator: phone"] is None
+    assert row["Status"] == "received"
+    assert row["Nominator may be contacted"] == "Yes"

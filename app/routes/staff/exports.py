@@ -2,6 +2,10 @@
 
 Downloads are plain GET links (a bookmarkable, filterable file), but each one is written to the
 audit trail before the file leaves: who exported what, with which filters, how many rows.
+
+A long export runs in this worker's turn (exports.ExportTurns, one at a time). One asked for
+while another runs gets a page saying so, which asks again by itself every few seconds, instead
+of a request thread waiting for the turn: the worker's other threads keep serving everyone.
 """
 
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ from app.services.campaigns import campaigns
 from app.services.nominations import exports
 from app.services.nominations.exports import ExportFile, ExportFormat
 from app.web.deps import CurrentAccount, SessionDep, TemplatesDep, TranslatorDep
+from app.web.templating import Templates
 
 router = APIRouter()
 
@@ -53,10 +58,25 @@ def _download(export: ExportFile) -> Response:
     )
 
 
+def _waiting_page(request: Request, templates: Templates) -> Response:
+    seconds = exports.RETRY_SECONDS
+    return templates.render(
+        request,
+        "staff/exports/waiting.html",
+        {
+            "seconds": seconds,
+            "again": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        },
+        status_code=503,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def _export(
     request: Request,
     session: SessionDep,
     account: CurrentAccount,
+    templates: TemplatesDep,
     t: TranslatorDep,
     *,
     what: str,
@@ -64,15 +84,23 @@ def _export(
 ) -> Response:
     filters = NominationFilter.from_query(dict(request.query_params))
     campaign_id = _current_campaign_id(session)
-    build = exports.export_nominations if what == "nominations" else exports.export_candidates
-    export = build(
-        session,
-        filters=filters,
-        campaign_id=campaign_id,
-        file_format=file_format,
-        t=t,
-        today=utcnow().astimezone(TIMEZONE).date(),
+    count, build = (
+        (exports.count_nominations, exports.export_nominations)
+        if what == "nominations"
+        else (exports.count_candidates, exports.export_candidates)
     )
+    turns: exports.ExportTurns = request.app.state.export_turns
+    with turns.turn(count(session, filters=filters, campaign_id=campaign_id)) as ours:
+        if not ours:
+            return _waiting_page(request, templates)
+        export = build(
+            session,
+            filters=filters,
+            campaign_id=campaign_id,
+            file_format=file_format,
+            t=t,
+            today=utcnow().astimezone(TIMEZONE).date(),
+        )
     try:
         # The page's own transaction has been reading; on SQLite it could not take the write
         # lock if someone wrote meanwhile, so the audit event gets its own short transaction
@@ -111,33 +139,58 @@ def exports_page(
             "states": MEXICAN_STATES,
             "matching": matching,
             "suffix": f"?{query}" if query else "",
+            "long_rows": request.app.state.export_turns.long_rows,
         },
     )
 
 
 @router.get("/exports/nominations.csv")
 def nominations_csv(
-    request: Request, session: SessionDep, account: CurrentAccount, t: TranslatorDep
+    request: Request,
+    session: SessionDep,
+    account: CurrentAccount,
+    templates: TemplatesDep,
+    t: TranslatorDep,
 ) -> Response:
-    return _export(request, session, account, t, what="nominations", file_format=ExportFormat.csv)
+    return _export(
+        request, session, account, templates, t, what="nominations", file_format=ExportFormat.csv
+    )
 
 
 @router.get("/exports/nominations.xlsx")
 def nominations_xlsx(
-    request: Request, session: SessionDep, account: CurrentAccount, t: TranslatorDep
+    request: Request,
+    session: SessionDep,
+    account: CurrentAccount,
+    templates: TemplatesDep,
+    t: TranslatorDep,
 ) -> Response:
-    return _export(request, session, account, t, what="nominations", file_format=ExportFormat.xlsx)
+    return _export(
+        request, session, account, templates, t, what="nominations", file_format=ExportFormat.xlsx
+    )
 
 
 @router.get("/exports/candidates.csv")
 def candidates_csv(
-    request: Request, session: SessionDep, account: CurrentAccount, t: TranslatorDep
+    request: Request,
+    session: SessionDep,
+    account: CurrentAccount,
+    templates: TemplatesDep,
+    t: TranslatorDep,
 ) -> Response:
-    return _export(request, session, account, t, what="candidates", file_format=ExportFormat.csv)
+    return _export(
+        request, session, account, templates, t, what="candidates", file_format=ExportFormat.csv
+    )
 
 
 @router.get("/exports/candidates.xlsx")
 def candidates_xlsx(
-    request: Request, session: SessionDep, account: CurrentAccount, t: TranslatorDep
+    request: Request,
+    session: SessionDep,
+    account: CurrentAccount,
+    templates: TemplatesDep,
+    t: TranslatorDep,
 ) -> Response:
-    return _export(request, session, account, t, what="candidates", file_format=ExportFormat.xlsx)
+    return _export(
+        request, session, account, templates, t, what="candidates", file_format=ExportFormat.xlsx
+    )
