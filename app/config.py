@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # How often the server looks at the outbox besides when it queues mail itself; 0: never
     # (`send-mail` from cron delivers instead). Used only when SMTP_URL is set.
     mail_interval_seconds: float = 30.0
+    # How often the server looks for meetings whose automatic reminder to judges is due
+    # (app/services/judging/progress.py); 0: never.
+    reminder_interval_seconds: float = 60.0
     default_locale: str = "es"
     # Nominations per client address per hour. Generous: a mobile carrier puts many phones
     # behind one address (README.md); one browser is held tighter by the next one.

@@ -21,6 +21,7 @@ from app.models import utcnow
 from app.routes import auth, judges, public, results, staff, transparency
 from app.services import audit_chain
 from app.services.files import FileStore
+from app.services.judging.progress import ReminderSender
 from app.services.mail.sender import MailSender
 from app.services.privacy.retention import RetentionPurger
 from app.services.results.transparency import due_checkpoints
@@ -75,6 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lock = serving.DataDirLock(settings.data_dir)
         lock.share()
         sender = None
+        reminders = None
+        if settings.reminder_interval_seconds > 0:
+            reminders = ReminderSender(
+                app.state.engine,
+                base_url=settings.base_url,
+                interval=settings.reminder_interval_seconds,
+            )
+            reminders.start()
         if settings.smtp_url and settings.mail_interval_seconds > 0:
             sender = MailSender(
                 app.state.engine,
@@ -99,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if checkpoints is not None:
                 checkpoints.cancel()
+            if reminders is not None:
+                reminders.stop()
             if sender is not None:
                 sender.stop()
             if purger is not None:

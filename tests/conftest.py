@@ -62,6 +62,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         "nomination_browser_limit": 0,
         # The server's own retention purge runs only in the tests that ask for it.
         "nomination_retention_days": 0,
+        # The server's own reminders run only in the tests that ask for them.
+        "reminder_interval_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

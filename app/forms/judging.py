@@ -4,7 +4,7 @@ interest, deliberation meetings, a judge's score sheet and a meeting's decision.
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
@@ -153,6 +153,34 @@ def validate_meeting_date(
     form, errors = validate(MeetingDateForm, values, t, bad_encoding=bad_encoding)
     _date_message(values, t, errors)
     return form, errors
+
+
+# The automatic reminder's choices, in hours before a meeting's scoring closes.
+REMINDER_HOURS = (6, 12, 24, 48, 72)
+
+
+class DeadlineForm(InputForm):
+    """When a meeting's scoring closes, as a date and a time in Mexico City (both, or neither),
+    and how many hours before it the server reminds judges with sheets left (none: never)."""
+
+    closes_on: Annotated[date | None, BeforeValidator(blank_to_none)] = None
+    closes_time: Annotated[time | None, BeforeValidator(blank_to_none)] = None
+    reminder_hours: Annotated[int | None, BeforeValidator(blank_to_none)] = None
+
+
+def validate_deadline(
+    values: Mapping[str, object], t: Translator, *, bad_encoding: Collection[str] = ()
+) -> tuple[DeadlineForm | None, FormErrors]:
+    form, errors = validate(DeadlineForm, values, t, bad_encoding=bad_encoding)
+    if "closes_time" in errors.fields:
+        errors.fields["closes_time"] = t("Enter a time such as 18:00.")
+    if form is not None:
+        if (form.closes_on is None) != (form.closes_time is None):
+            missing = "closes_time" if form.closes_time is None else "closes_on"
+            errors.add(missing, t("Enter both the date and the time, or neither."))
+        if form.reminder_hours is not None and form.reminder_hours not in REMINDER_HOURS:
+            errors.add("reminder_hours", t("Choose one of the options."))
+    return (None, errors) if errors else (form, errors)
 
 
 # --- a judge's score sheet -------------------------------------------------------------------

@@ -48,16 +48,18 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     client_hash: str = "",
+    actor_label: str = "anonymous",
 ) -> AuditEvent:
     """Adds one line to the audit trail in the caller's transaction; it is written, and takes
-    its place in the chain, when that transaction commits.
+    its place in the chain, when that transaction commits. Without an actor, the line names
+    `actor_label`: "anonymous" for a visitor, "server" for the server's own work.
 
     Never put a nominator's contact details in `before`/`after`: the trail cannot be edited, so
     what goes in cannot be anonymised later. Record which fields changed instead."""
     event = AuditEvent(
         created_at=utcnow(),
         actor_id=actor.id if actor else None,
-        actor_label=f"{actor.email} ({actor.role})" if actor else "anonymous",
+        actor_label=f"{actor.email} ({actor.role})" if actor else actor_label,
         action=action,
         object_type=object_type,
         object_id="" if object_id is None else str(object_id),

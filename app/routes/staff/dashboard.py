@@ -1,20 +1,40 @@
+from datetime import date, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.i18n import Translator
 from app.models import MEXICAN_STATES, utcnow
-from app.services.campaigns.dashboard import build_dashboard
+from app.services.campaigns.dashboard import STATE_LABELS, StageProgress, build_dashboard
 from app.services.nominations.screening import STATUS_LABELS
-from app.web.deps import SessionDep, TemplatesDep
+from app.web.deps import SessionDep, TemplatesDep, TranslatorDep
 
 router = APIRouter()
 
 
+def _sentence(stage: StageProgress, t: Translator) -> str:
+    """A stage's sentence, its dates written as dates in the reader's language."""
+    params = {
+        name: t.date(value) if isinstance(value, date | datetime) else value
+        for name, value in stage.params.items()
+    }
+    return t(stage.detail, **params)
+
+
 # Registered at /staff itself by app/routes/staff/__init__.py: FastAPI refuses an empty path on
 # a router included without a prefix.
-def show_dashboard(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+def show_dashboard(
+    request: Request, session: SessionDep, templates: TemplatesDep, t: TranslatorDep
+) -> Response:
     board = build_dashboard(session, now=utcnow())
     return templates.render(
         request,
         "staff/dashboard.html",
-        {"board": board, "states": MEXICAN_STATES, "status_labels": STATUS_LABELS},
+        {
+            "board": board,
+            "states": MEXICAN_STATES,
+            "status_labels": STATUS_LABELS,
+            "stage_labels": STATE_LABELS,
+            "stages": [(stage, _sentence(stage, t)) for stage in board.stages] if board else [],
+        },
     )

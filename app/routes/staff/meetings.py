@@ -1,7 +1,9 @@
-"""/staff/meetings: deliberation meetings, their scope and their status (draft, open, closed).
+"""/staff/meetings: deliberation meetings, their scope and their status (draft, open, closed),
+the judges' progress, the scoring deadline and the reminders to judges with sheets left.
 
 The aggregated results of a meeting and its decision live in app/routes/staff/results.py."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,11 +12,17 @@ from fastapi.responses import RedirectResponse, Response
 from app.errors import InvalidInput
 from app.forms.base import validate
 from app.forms.errors import FormErrors
-from app.forms.judging import ScopeForm, validate_meeting, validate_meeting_date
-from app.i18n import Translator
-from app.models import Campaign, utcnow
+from app.forms.judging import (
+    REMINDER_HOURS,
+    ScopeForm,
+    validate_deadline,
+    validate_meeting,
+    validate_meeting_date,
+)
+from app.i18n import TIMEZONE, Translator
+from app.models import Campaign, Meeting, utcnow
 from app.services.campaigns import rubric
-from app.services.judging import meetings, panel
+from app.services.judging import meetings, panel, progress
 from app.web.deps import (
     CurrentAccount,
     PathId,
@@ -103,6 +111,15 @@ def create_meeting(
     )
 
 
+def _deadline_values(meeting: Meeting) -> dict[str, str]:
+    local = meeting.closes_at.astimezone(TIMEZONE) if meeting.closes_at else None
+    return {
+        "closes_on": local.date().isoformat() if local else "",
+        "closes_time": local.strftime("%H:%M") if local else "",
+        "reminder_hours": str(meeting.reminder_hours or ""),
+    }
+
+
 def _detail(
     request: Request,
     templates: Templates,
@@ -114,13 +131,23 @@ def _detail(
     status_code: int = 200,
 ) -> Response:
     detail = meetings.meeting_detail(session, meeting_id=meeting_id)
+    meeting = detail.meeting
+    reminded = request.query_params.get("reminded", "")
     return templates.render(
         request,
         "staff/meetings/detail.html",
         {
             "detail": detail,
-            "meeting": detail.meeting,
-            "values": {"held_on": detail.meeting.held_on.isoformat(), **(values or {})},
+            "meeting": meeting,
+            "progress": progress.meeting_progress(session, meeting=meeting),
+            "reminder_due_at": progress.reminder_due_at(meeting),
+            "reminder_choices": REMINDER_HOURS,
+            "reminded": int(reminded) if reminded.isdigit() and not errors else None,
+            "values": {
+                "held_on": meeting.held_on.isoformat(),
+                **_deadline_values(meeting),
+                **(values or {}),
+            },
             "errors": errors or FormErrors(),
         },
         status_code=status_code,
@@ -297,3 +324,56 @@ def delete_meeting(
     meetings.delete_draft(session, meeting_id=meeting_id, actor=account)
     session.commit()
     return RedirectResponse("/staff/meetings", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/deadline")
+def set_deadline(
+    request: Request,
+    meeting_id: PathId,
+    body: VerifiedForm,
+    session: SessionDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+    account: CurrentAccount,
+) -> Response:
+    values = form_values(body)
+    form, errors = validate_deadline(values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        closes_at = None
+        if form.closes_on is not None and form.closes_time is not None:
+            local = datetime.combine(form.closes_on, form.closes_time, tzinfo=TIMEZONE)
+            closes_at = local.astimezone(UTC)
+        try:
+            progress.set_deadline(
+                session,
+                meeting_id=meeting_id,
+                closes_at=closes_at,
+                reminder_hours=form.reminder_hours,
+                actor=account,
+            )
+        except progress.DeadlineInvalid as error:
+            errors.add(error.field, t(error.message, **error.params))
+    if form is None or errors:
+        session.rollback()
+        return _detail(
+            request, templates, session, meeting_id, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/meetings/{meeting_id}#deadline", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/remind")
+def remind_judges(
+    meeting_id: PathId,
+    body: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+) -> Response:
+    reminded = progress.send_reminder(
+        session, meeting_id=meeting_id, actor=account, base_url=settings.base_url
+    )
+    session.commit()
+    return RedirectResponse(
+        f"/staff/meetings/{meeting_id}?reminded={reminded}#progress", status_code=303
+    )

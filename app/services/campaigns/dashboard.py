@@ -2,15 +2,30 @@
 
 Every figure is counted by the database (GROUP BY or COUNT), never by loading nominations."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.i18n import TIMEZONE
-from app.models import Campaign, Candidate, Nomination, NominationStatus, Theme, VettingStatus
+from app.i18n import N_, TIMEZONE
+from app.models import (
+    Campaign,
+    Candidate,
+    Finalist,
+    Meeting,
+    MeetingStatus,
+    Nomination,
+    NominationStatus,
+    ResultsRevision,
+    RevisionStatus,
+    Theme,
+    VettingStatus,
+    Winner,
+)
 from app.services.campaigns.campaigns import WindowState, get_current_campaign, window_state
+from app.services.judging.progress import meeting_progress
 
 TOP_STATES = 10
 
@@ -30,6 +45,38 @@ class ThemeSummary:
         return sum(self.by_status.values())
 
 
+class StageState(StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    done = "done"
+
+
+STATE_LABELS = {
+    StageState.not_started: N_("Not started"),
+    StageState.in_progress: N_("In progress"),
+    StageState.done: N_("Done"),
+}
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """One stage of the edition: how much of it is done (`done` of `total`, the bar) and a
+    sentence about it (a message id with its parameters)."""
+
+    label: str
+    state: StageState
+    done: int
+    total: int
+    detail: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        if self.state is StageState.done:
+            return 100
+        return round(100 * self.done / self.total) if self.total else 0
+
+
 @dataclass(frozen=True)
 class Dashboard:
     campaign: Campaign
@@ -40,6 +87,7 @@ class Dashboard:
     to_screen: int
     to_group: int
     to_vet: int
+    stages: list[StageProgress]
 
     @property
     def total(self) -> int:
@@ -81,12 +129,14 @@ def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
             col(Nomination.candidate_id).is_(None),
         )
     ).one()
-    to_vet = session.exec(
-        select(func.count()).where(
-            Candidate.campaign_id == campaign.id,
-            Candidate.vetting_status == VettingStatus.pending,
-        )
-    ).one()
+    vetting = {
+        VettingStatus(status): int(count)
+        for status, count in session.exec(
+            select(Candidate.vetting_status, func.count())
+            .where(Candidate.campaign_id == campaign.id)
+            .group_by(col(Candidate.vetting_status))
+        ).all()
+    }
 
     today = now.astimezone(TIMEZONE).date()
     summaries = []
@@ -109,6 +159,9 @@ def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
         for status in NominationStatus
     }
     return Dashboard(
+        stages=edition_stages(
+            session, campaign=campaign, themes=summaries, vetting=vetting, now=now
+        ),
         campaign=campaign,
         themes=summaries,
         by_status=by_status,
@@ -116,5 +169,167 @@ def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
         states_with_nominations=len(states),
         to_screen=by_status[NominationStatus.received],
         to_group=int(to_group),
-        to_vet=int(to_vet),
+        to_vet=vetting.get(VettingStatus.pending, 0),
     )
+
+
+def _call(themes: list[ThemeSummary], today: date, received: int) -> StageProgress:
+    opens = min((t.opens_on for t in themes), default=today)
+    closes = max((t.closes_on for t in themes), default=today)
+    windows = {t.window for t in themes}
+    if not themes or windows == {WindowState.not_yet_open}:
+        state = StageState.not_started
+    elif windows == {WindowState.closed}:
+        state = StageState.done
+    else:
+        state = StageState.in_progress
+    days = (closes - opens).days + 1
+    elapsed = min(days, max(0, (today - opens).days + 1))
+    detail = (
+        N_("Closed on %(date)s, with %(count)s nominations.")
+        if state is StageState.done
+        else N_("Open from %(opens)s to %(date)s; %(count)s nominations so far.")
+    )
+    return StageProgress(
+        N_("Call for nominations"),
+        state,
+        elapsed,
+        days,
+        detail,
+        {"date": closes, "opens": opens, "count": received},
+    )
+
+
+def edition_stages(
+    session: Session,
+    *,
+    campaign: Campaign,
+    themes: list[ThemeSummary],
+    vetting: dict[VettingStatus, int],
+    now: datetime,
+) -> list[StageProgress]:
+    """The edition's way through its stages, each from what the campaign's rows say: the
+    call's dates, nominations decided, candidates vetted, finalists chosen and announced, score
+    sheets submitted in the opened meetings, winners confirmed and results published."""
+    assert campaign.id is not None
+    today = now.astimezone(TIMEZONE).date()
+    total = sum(t.total for t in themes)
+    received = sum(t.by_status[NominationStatus.received] for t in themes)
+    eligible = sum(t.by_status[NominationStatus.eligible] for t in themes)
+    call = _call(themes, today, total)
+
+    meetings = session.exec(
+        select(Meeting)
+        .where(Meeting.campaign_id == campaign.id, Meeting.status != MeetingStatus.draft)
+        .order_by(col(Meeting.number))
+    ).all()
+    judged_from = bool(meetings) or campaign.finalists_announced_at is not None
+
+    if total == 0:
+        screening_state = StageState.not_started
+    elif received == 0 and (call.state is StageState.done or judged_from):
+        screening_state = StageState.done
+    else:
+        screening_state = StageState.in_progress
+    screening = StageProgress(
+        N_("Screening"),
+        screening_state,
+        total - received,
+        total,
+        N_("%(decided)s of %(count)s nominations decided; %(eligible)s eligible."),
+        {"decided": total - received, "count": total, "eligible": eligible},
+    )
+
+    candidates = sum(vetting.values())
+    cleared = vetting.get(VettingStatus.cleared, 0)
+    vetted = candidates - vetting.get(VettingStatus.pending, 0)
+    if candidates == 0:
+        vetting_state = StageState.not_started
+    elif judged_from or vetted == candidates:
+        vetting_state = StageState.done
+    else:
+        vetting_state = StageState.in_progress
+    vetting_stage = StageProgress(
+        N_("Vetting"),
+        vetting_state,
+        vetted,
+        candidates,
+        N_("%(vetted)s of %(count)s candidates vetted; %(cleared)s cleared."),
+        {"vetted": vetted, "count": candidates, "cleared": cleared},
+    )
+
+    in_campaign = col(Theme.campaign_id) == campaign.id
+    finalists, themes_with_finalists, with_winners, published = session.exec(
+        select(
+            select(func.count(col(Finalist.id)))
+            .join(Theme, col(Theme.id) == Finalist.theme_id)
+            .where(in_campaign)
+            .scalar_subquery(),
+            select(func.count(func.distinct(Finalist.theme_id)))
+            .join(Theme, col(Theme.id) == Finalist.theme_id)
+            .where(in_campaign)
+            .scalar_subquery(),
+            select(func.count(func.distinct(Winner.theme_id)))
+            .where(Winner.campaign_id == campaign.id)
+            .scalar_subquery(),
+            select(func.min(ResultsRevision.published_at))
+            .where(
+                ResultsRevision.campaign_id == campaign.id,
+                ResultsRevision.status == RevisionStatus.published,
+            )
+            .scalar_subquery(),
+        )
+    ).one()
+    announced = campaign.finalists_announced_at
+    finalists_stage = StageProgress(
+        N_("Finalists"),
+        StageState.done
+        if announced
+        else StageState.in_progress
+        if finalists
+        else StageState.not_started,
+        int(themes_with_finalists),
+        len(themes),
+        N_("%(count)s finalists, announced on %(date)s.")
+        if announced
+        else N_("%(count)s finalists chosen; not announced yet."),
+        {"count": finalists, "date": announced},
+    )
+
+    submitted = expected = 0
+    for meeting in meetings:
+        sheets = meeting_progress(session, meeting=meeting)
+        submitted += sheets.submitted
+        expected += sheets.expected
+    closed = sum(m.status is MeetingStatus.closed for m in meetings)
+    deliberation = StageProgress(
+        N_("Deliberation"),
+        StageState.not_started
+        if not meetings
+        else StageState.done
+        if closed == len(meetings)
+        else StageState.in_progress,
+        submitted,
+        expected,
+        N_(
+            "%(submitted)s of %(expected)s score sheets submitted; %(closed)s of %(count)s"
+            " meetings closed."
+        ),
+        {"submitted": submitted, "expected": expected, "closed": closed, "count": len(meetings)},
+    )
+
+    results = StageProgress(
+        N_("Results"),
+        StageState.done
+        if published
+        else StageState.in_progress
+        if with_winners
+        else StageState.not_started,
+        int(with_winners),
+        len(themes),
+        N_("Published on %(date)s.")
+        if published
+        else N_("Winners confirmed in %(done)s of %(count)s themes; not published yet."),
+        {"date": published, "done": int(with_winners), "count": len(themes)},
+    )
+    return [call, screening, vetting_stage, finalists_stage, deliberation, results]
