@@ -1,9 +1,10 @@
-"""The command line: `python -m app migrate|create-user|seed-demo|serve|send-mail|sanctions|verify-log`."""
+"""The command line: `python -m app COMMAND`; README.md lists the commands."""
 
 import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import timedelta
@@ -60,22 +61,78 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.demo.campaign import seed_demo
     from app.services.demo.past_edition import seed_past_edition
 
     engine = make_engine(settings)
+    base = settings.base_url.rstrip("/")
+    if args.stage:
+        return _seed_demo_stage(settings, args.stage)
     with session_scope(engine, write=True) as session:
         seed_past_edition(session, now=utcnow())
         result = seed_demo(session, now=utcnow())
         session.commit()
     state = "created" if result.created else "already there"
     print(f"Demo campaign {result.campaign.year}: {state}; themes youth and sustainability.")
-    past = f"{settings.base_url.rstrip('/')}/results/{result.campaign.year - 1}"
-    print(f"Last year's edition, published: {past}")
+    print(f"Last year's edition, published: {base}/results/{result.campaign.year - 1}")
+    _print_credentials(result.credentials)
+    return 0
+
+
+def _print_credentials(credentials: Sequence[tuple[str, str, Role]]) -> None:
     print("Demo accounts (passwords are new on every run):")
-    for email, password, role in result.credentials:
+    for email, password, role in credentials:
         print(f"  {role:6} {email}  {password}")
+
+
+def _seed_demo_stage(settings: Settings, stage_name: str) -> int:
+    from app.services.demo.edition import Stage, build_edition
+    from app.services.demo.past_edition import seed_past_edition
+    from app.services.files import FileStore
+
+    stage = Stage(stage_name)
+    base = settings.base_url.rstrip("/")
+    engine = make_engine(settings)
+    began = time.monotonic()
+    with session_scope(engine, write=True) as session:
+        seed_past_edition(session, now=utcnow())
+        result = build_edition(
+            session,
+            stage=stage,
+            now=utcnow(),
+            store=FileStore(settings.files_dir),
+            base_url=settings.base_url,
+            say=lambda text: print(f"seed-demo: {text}…", file=sys.stderr, flush=True),
+        )
+        session.commit()
+    year = result.demo.campaign.year
+    if result.built:
+        print(
+            f"Demo edition {year}: built up to the {stage} stage in"
+            f" {time.monotonic() - began:.0f} s"
+            + (f" (it was at {result.before})." if result.before else ".")
+        )
+    else:
+        print(
+            f"Demo edition {year}: already at the {result.before} stage; nothing changed"
+            f" (asked for {stage})."
+        )
+    links = [("Staff dashboard", f"{base}/staff"), ("Screening queue", f"{base}/staff/nominations")]
+    reached = result.before if not result.built and result.before else stage
+    if reached in (Stage.judging, Stage.voting, Stage.published):
+        links += [
+            ("Meetings (staff)", f"{base}/staff/meetings"),
+            ("A judge's meetings (sign in as judge1)", f"{base}/judges"),
+        ]
+    if reached in (Stage.voting, Stage.published):
+        links.append(("Finalists, public", f"{base}/finalists"))
+    if reached is Stage.published:
+        links.append(("Results, public", f"{base}/results"))
+    links.append(("Last year's edition, published", f"{base}/results/{year - 1}"))
+    for label, url in links:
+        print(f"  {label}: {url}")
+    _print_credentials(result.demo.credentials)
     return 0
 
 
@@ -361,9 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user.set_defaults(run=_create_user)
-    commands.add_parser("seed-demo", help="a demo campaign open for nominations").set_defaults(
-        run=_seed_demo
+    seed = commands.add_parser(
+        "seed-demo",
+        help="a demo campaign open for nominations, or the current edition up to a stage",
     )
+    seed.add_argument(
+        "--stage",
+        choices=["call", "screening", "vetting", "judging", "voting", "published"],
+        help="build the current edition up to this stage, through the services (README)",
+    )
+    seed.set_defaults(run=_seed_demo)
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)

@@ -127,7 +127,7 @@ def test_meeting_page_shows_judges_progress_and_sheets_per_finalist(
     assert "Beto Amedias" in page.text
     assert "Eva Inactiva" not in page.text
     assert "2 of 6" in page.text  # sheets submitted in the meeting
-    assert "Remind the 3 judges with sheets left" in page.text
+    assert "Remind the judges with sheets left (3)" in page.text
 
 
 def test_staff_reminder_mails_the_judges_with_sheets_left_and_is_audited(

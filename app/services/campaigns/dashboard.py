@@ -288,8 +288,9 @@ def edition_stages(
         else StageState.in_progress
         if finalists
         else StageState.not_started,
-        int(themes_with_finalists),
-        len(themes),
+        # Half the bar for finalists chosen in every theme, the other half for announcing.
+        int(themes_with_finalists) + (len(themes) if announced else 0),
+        2 * len(themes),
         N_("%(count)s finalists, announced on %(date)s.")
         if announced
         else N_("%(count)s finalists chosen; not announced yet."),
