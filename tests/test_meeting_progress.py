@@ -145,8 +145,9 @@ def test_staff_reminder_mails_the_judges_with_sheets_left_and_is_audited(
     assert response.headers["location"] == f"/staff/meetings/{panel.meeting.id}?reminded=3#progress"
     mails = {m.to_address: m for m in outbox(session)}
     assert set(mails) == {panel.halfway.email, panel.recused.email, panel.other_theme.email}
-    assert "2 score sheets left in meeting 1" in mails[panel.halfway.email].subject
-    assert "1 saved as a draft" in mails[panel.halfway.email].body
+    # In the judge's language (Spanish by default).
+    assert "te faltan 2 hojas de evaluación en la sesión 1" in mails[panel.halfway.email].subject
+    assert "1 guardada como borrador" in mails[panel.halfway.email].body
     assert f"/judges/meetings/{panel.meeting.id}" in mails[panel.recused.email].body
     (event,) = reminders(session)
     assert event.actor_label.endswith("(staff)")
@@ -356,5 +357,8 @@ def test_running_server_sends_the_reminder_by_itself_to_the_mail_server(
     assert sorted(m["To"] for m in received) == sorted(
         [panel.halfway.email, panel.recused.email, panel.other_theme.email]
     )
-    assert all("score sheet" in m["Subject"] for m in received)
+    assert all(
+        "hoja de evaluación" in m["Subject"] or "hojas de evaluación" in m["Subject"]
+        for m in received
+    )
     assert len(reminders(session)) == 1

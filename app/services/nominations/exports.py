@@ -2,7 +2,7 @@
 
 Rows are read from the database as plain tuples in batches (no ORM object per row) and written
 as they come into a spooled temporary file (in memory while small, on disk beyond that), so an
-export of 100,000 nominations holds one batch in memory, not 100,000 rows (bench/exports.py).
+export of 100,000 nominations holds one batch in memory, not 100,000 rows (bench/staff_data.py).
 Text that a spreadsheet would run as a formula is neutralised in CSV; XLSX keeps text as text.
 
 A long export takes this process's turn (ExportTurns): one at a time per worker, so that a few
