@@ -926,6 +926,16 @@ class _Builder:
             base_url=self.base_url,
         )
 
+    def _after_the_meetings(self, planned: datetime) -> datetime:
+        """`planned`, or just after the last meeting closed if that was later (an edition built
+        for the judging stage, finished today), never after now."""
+        closed = self.session.exec(
+            select(func.max(Meeting.closed_at)).where(Meeting.campaign_id == self.campaign_id)
+        ).one()
+        if closed is not None and closed >= planned:
+            planned = closed + timedelta(minutes=1)
+        return min(planned, self.calendar.now)
+
     def confirm_winners(self) -> None:
         board = winners.winner_board(self.session, campaign=self.campaign)
         confirmed = {
@@ -945,7 +955,9 @@ class _Builder:
                 finalist_ids=sorted(ranking.suggested_ids),
                 rationale="",
                 actor=self.staff,
-                now=self.calendar.at(self.calendar.results_on - timedelta(days=7), 12),
+                now=self._after_the_meetings(
+                    self.calendar.at(self.calendar.results_on - timedelta(days=7), 12)
+                ),
             )
 
     def publish_results(self) -> None:
@@ -957,7 +969,7 @@ class _Builder:
             campaign=self.campaign,
             actor=self.staff,
             reason="",
-            now=self.calendar.at(self.calendar.results_on, 9),
+            now=self._after_the_meetings(self.calendar.at(self.calendar.results_on, 9)),
         )
         view = revisions.staff_revision(self.session, campaign=self.campaign, number=draft.number)
         revisions.publish_revision(
@@ -966,6 +978,6 @@ class _Builder:
             number=draft.number,
             previewed=view.fingerprint,
             actor=self.staff,
-            now=self.calendar.at(self.calendar.results_on, 12),
+            now=self._after_the_meetings(self.calendar.at(self.calendar.results_on, 12)),
             base_url=self.base_url,
         )
