@@ -23,9 +23,9 @@ from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.judging.progress import ReminderSender
 from app.services.mail.sender import MailSender
+from app.services.nominations.exports import ExportTurns
 from app.services.privacy.retention import RetentionPurger
 from app.services.results.transparency import due_checkpoints
-from app.services.nominations.exports import ExportTurns
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.logs import redact, redact_access_log

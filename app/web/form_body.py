@@ -85,7 +85,16 @@ def verify_csrf(request: Request, body: FormBody, form: str = SIGNED_IN_FORM) ->
 
 # Checkbox groups of the signed-in forms, the only fields that may come more than once.
 MULTI_VALUE_FIELDS = frozenset(
-    {"themes", "advanced", "proposed_winner", "winner", "finalists", "nominations", "group", "place"}
+    {
+        "themes",
+        "advanced",
+        "proposed_winner",
+        "winner",
+        "finalists",
+        "nominations",
+        "group",
+        "place",
+    }
 )
 
 

@@ -6,7 +6,7 @@ head row, the append-only table of signed checkpoints, and the head each publish
 revision was published at (None for those published before the chain).
 
 Revision ID: 69261b2abc15
-Revises: aa492f98d60b
+Revises: 6cf8f73790c8
 Create Date: 2026-12-04 16:35:34.725631
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = '69261b2abc15'
-down_revision: str | None = 'aa492f98d60b'
+down_revision: str | None = '6cf8f73790c8'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,7 @@ On SQLite, a later migration that makes batch_alter_table recreate `nomination` 
 triggers with the old table: it must call _create_sqlite_search() again.
 
 Revision ID: ef745cf17f66
-Revises: e4f7cbbc1d53
+Revises: 69261b2abc15
 Create Date: 2026-12-04 17:36:41.238962
 """
 
@@ -34,7 +34,7 @@ from alembic import op
 
 
 revision: str = 'ef745cf17f66'
-down_revision: str | None = 'e4f7cbbc1d53'
+down_revision: str | None = '69261b2abc15'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
