@@ -61,14 +61,26 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _signed_engine(settings: Settings) -> Engine:
+    """The engine of a command that may make audit checkpoints (announcing finalists,
+    publishing results): they are signed with the server's key, as the server would."""
+    from app.services import audit_chain
+
+    engine = make_engine(settings)
+    signer = audit_chain.load_signer(settings)
+    assert signer is not None
+    audit_chain.use_signer(engine, signer)
+    return engine
+
+
 def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.demo.campaign import seed_demo
     from app.services.demo.past_edition import seed_past_edition
 
-    engine = make_engine(settings)
-    base = settings.base_url.rstrip("/")
     if args.stage:
         return _seed_demo_stage(settings, args.stage)
+    engine = _signed_engine(settings)
+    base = settings.base_url.rstrip("/")
     with session_scope(engine, write=True) as session:
         seed_past_edition(session, now=utcnow())
         result = seed_demo(session, now=utcnow())
@@ -93,7 +105,7 @@ def _seed_demo_stage(settings: Settings, stage_name: str) -> int:
 
     stage = Stage(stage_name)
     base = settings.base_url.rstrip("/")
-    engine = make_engine(settings)
+    engine = _signed_engine(settings)
     began = time.monotonic()
     with session_scope(engine, write=True) as session:
         seed_past_edition(session, now=utcnow())

@@ -364,3 +364,18 @@ def test_seed_demo_stage_from_the_command_line_prints_links_of_base_url(
     assert "screening decisions" in done.stderr  # progress on stderr
     again = run_cli(settings, "seed-demo", "--stage", "call")
     assert "already at the screening stage; nothing changed" in again.stdout
+
+
+def test_seed_demo_from_the_command_line_signs_its_checkpoints(
+    settings: Settings, session: Session
+) -> None:
+    # Announcing the finalists makes a signed checkpoint: the command signs it with the key
+    # the server uses, so the record verifies afterwards.
+    done = run_cli(settings, "seed-demo", "--stage", "voting")
+
+    assert done.returncode == 0, done.stderr
+    assert "built up to the voting stage" in done.stdout
+    verified = run_cli(settings, "verify-log")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK:")
+    assert "0 checkpoint(s)" not in verified.stdout

@@ -21,12 +21,15 @@ is, and nothing staff changed by hand is undone.
 """
 
 import hashlib
+import io
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 
+import pikepdf
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -84,10 +87,33 @@ DEMO_DOMAIN = "demo.integrity-icon.invalid"
 STAFF_EMAIL = f"staff@{DEMO_DOMAIN}"
 # Nominators' addresses: a real domain reserved for examples (the form refuses `.invalid`).
 NOMINATOR_DOMAIN = "demo.example.org"
-EVIDENCE_PDF = (
-    b"%PDF-1.4\n% Integrity Icon demo: a fictional piece of evidence\n"
-    b"1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-)
+
+
+@cache
+def evidence_pdf(index: int) -> bytes:
+    """A one-page PDF that says it is fictional demo evidence; valid, so that it passes the
+    same checks as a nominator's file (a different line per nomination, so files differ)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    text = f"BT /F1 14 Tf 72 720 Td (Integrity Icon demo: fictional evidence no. {index}) Tj ET"
+    page = pikepdf.Page(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 612, 792],
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+            Contents=pdf.make_stream(text.encode()),
+        )
+    )
+    pdf.pages.append(page)
+    buffer = io.BytesIO()
+    pdf.save(buffer, deterministic_id=True)
+    return buffer.getvalue()
+
+
 # Finalists each meeting 1 sends on to meeting 2, per theme.
 SHORTLIST = 3
 
@@ -394,7 +420,7 @@ class _Builder:
             return []
         return [
             clean_upload(
-                EVIDENCE_PDF + f"% {index}\n%%EOF\n".encode(),
+                evidence_pdf(index),
                 f"evidencia-{index}.pdf",
                 max_bytes=10 * 1024 * 1024,
                 max_pixels=40_000_000,
