@@ -24,8 +24,9 @@ from app.models import (
 from app.services import audit_chain
 from app.services.judging import meetings
 from app.services.results import transparency
-from tests.factories import declare_conflict, make_meeting
+from tests.factories import csrf_token_from, declare_conflict, make_meeting
 from tests.test_publishing import (
+    confirm,
     fresh,
     make_cycle,
     make_nomination,
@@ -190,3 +191,40 @@ def test_transparency_page_without_any_campaign_or_checkpoint_renders(
     assert page.status_code == 200
     assert "No checkpoint has been made yet." in page.text
     assert json.loads(client.get("/transparency/checkpoints.json").text)["checkpoints"] == []
+
+
+def test_a_call_ended_by_announcing_the_finalists_is_dated_by_the_announcement(
+    client: TestClient, session: Session, app: FastAPI
+) -> None:
+    # The themes' windows are still open; announcing the finalists ended the call anyway.
+    cycle = make_cycle(session, call_closed=False)
+    staff_client(client, session, cycle)
+    assert confirm(client, cycle.youth, [cycle.ana]).status_code == 303
+    assert confirm(client, cycle.sustainability, [cycle.carla]).status_code == 303
+    page = client.get("/staff/publishing/finalists")
+    previewed = page.text.split('name="previewed" value="', 1)[1].split('"', 1)[0]
+    done = client.post(
+        "/staff/publishing/finalists/announce",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "previewed": previewed,
+            "override_reason": "El jurado pidió anunciar antes del cierre.",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    fresh(session)
+    campaign = cycle.campaign
+    session.refresh(campaign)
+    announced = campaign.finalists_announced_at
+    assert announced is not None
+
+    page = transparency.transparency_page(
+        session, public_key=app.state.checkpoint_signer.public, now=utcnow()
+    )
+
+    edition = next(e for e in page.editions if e.campaign.year == campaign.year)
+    assert edition.call_closes_at == announced
+    assert edition.call_closed is not None
+    assert edition.call_closed.checkpoint is not None
+    assert edition.call_closed.checkpoint.reason is CheckpointReason.finalists_announced

@@ -372,13 +372,24 @@ def transparency_page(
             if r.campaign_id == campaign.id
         ]
         announced = campaign.finalists_announced_at
+        # Announcing the finalists ends the call, even before the themes' windows close.
+        ended_early = announced is not None and (closes_at is None or announced < closes_at)
+        if ended_early:
+            closes_at = announced
         figures = counts[campaign.id]
         editions.append(
             Edition(
                 campaign=campaign,
                 call_opens_at=opens_at,
                 call_closes_at=closes_at,
-                call_closed=Covered(call_checkpoints.get(campaign.year))
+                call_closed=Covered(
+                    call_checkpoints.get(campaign.year)
+                    or (
+                        coverage.of_seq(seqs.get((STEP_EVENTS["finalists"][0], str(campaign.id))))
+                        if ended_early
+                        else None
+                    )
+                )
                 if closes_at is not None and closes_at <= now
                 else None,
                 nominations=figures["nominations"],
