@@ -362,6 +362,74 @@ def _sanctions_matches(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.errors import DomainError
+    from app.i18n import Translator
+    from app.models import Channel
+    from app.services.nominations.batch import find_campaign, import_batch
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _error("%(path)s is not a file.", {"path": str(path)})
+    # Row problems are told in the portal's default language, as its pages would.
+    t = Translator(settings.default_locale)
+    engine = make_engine(settings)
+    with path.open("rb") as file, session_scope(engine, write=True) as session:
+        try:
+            report = import_batch(
+                session,
+                file=file,
+                file_name=path.name,
+                channel=Channel(args.channel),
+                campaign=find_campaign(session, year=args.year),
+                actor=None,
+                t=t,
+                now=utcnow(),
+                base_url=settings.base_url,
+                checked=_progress("rows checked"),
+                stored=_progress("rows imported"),
+            )
+        except DomainError as error:
+            session.rollback()
+            return _error(t(error.message, **error.params), {})
+        if not report.ok:
+            session.rollback()
+            for problem in report.errors:
+                column = f", {problem.column}" if problem.column else ""
+                print(f"line {problem.line}{column}: {problem.message}", file=sys.stderr)
+            if report.error_count > len(report.errors):
+                print(f"… and {report.error_count - len(report.errors)} more", file=sys.stderr)
+            print(f"error: {report.error_count} problem(s); nothing was imported.", file=sys.stderr)
+            return 1
+        if report.already is not None:
+            when = report.already.created_at.isoformat(timespec="seconds")
+            print(f"This file was already imported on {when}: nothing was stored.")
+            return 0
+        if report.batch is None:
+            print("Every row of this file had been imported before: nothing was stored.")
+            return 0
+        session.commit()
+    skipped = f" ({report.skipped} imported before, not stored again)" if report.skipped else ""
+    print(f"Imported {report.imported} nominations by {args.channel}{skipped}.")
+    return 0
+
+
+def _add_nominations(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from app.forms.nomination import INTAKE_CHANNELS
+
+    nominations = commands.add_parser("nominations", help="nominations: batch intake")
+    actions = nominations.add_subparsers(dest="nominations_command", required=True)
+    load = actions.add_parser(
+        "import", help="import a CSV batch in the intake template's columns, all or nothing"
+    )
+    load.add_argument("file", metavar="FILE.csv")
+    load.add_argument("--channel", required=True, choices=[c.value for c in INTAKE_CHANNELS])
+    load.add_argument("--year", type=int, help="the edition (default: the current one)")
+    load.set_defaults(run=_nominations_import)
+
+
 def _add_sanctions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from app.models import ListFormat
 
@@ -465,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check the checkpoints published at /transparency/checkpoints.json",
     )
     verify.set_defaults(run=_verify_log)
+    _add_nominations(commands)
     return parser
 
 

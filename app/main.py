@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(results.router)
     app.include_router(auth.router)
+    app.include_router(staff.intake_router)
     app.include_router(staff.router)
     app.include_router(judges.router)
     app.include_router(transparency.router)

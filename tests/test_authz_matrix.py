@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from app.models import (
     Account,
     Campaign,
+    Channel,
     Criterion,
     EvidenceFile,
     Finalist,
@@ -45,7 +46,7 @@ PDF = make_pdf()
 JUDGE_B_MARKER = "MARCADOR-JUEZ-B-7f3a"
 NOMINATOR_NAME = "Nominadora Secreta Zyx"
 NOMINATOR_EMAIL = "secreta-zyx@example.org"
-ACTORS = ("anonymous", "staff", "admin", "judge_a", "judge_b", "recused")
+ACTORS = ("anonymous", "staff", "admin", "judge_a", "judge_b", "recused", "volunteer")
 JUDGES = ("judge_a", "judge_b", "recused")
 
 
@@ -69,6 +70,9 @@ class World:
     judge_a: Account
     judge_b: Account
     recused: Account
+    volunteer: Account
+    # A nomination staff entered by phone: not the volunteer's, so hidden from it (issue 15).
+    entry: Nomination
     declaration_id: int
     ids: dict[str, str] = field(default_factory=dict)
 
@@ -92,6 +96,7 @@ def build_world(client: TestClient, session: Session) -> World:
     judge_a = make_judge(session, youth, name="Jueza A")
     judge_b = make_judge(session, youth, name="Juez B")
     recused = make_judge(session, youth, name="Jueza Recusada")
+    volunteer = make_account(session, Role.volunteer, name="Persona Voluntaria")
     declaration = declare_conflict(session, recused, finalist, recorded_by_id=staff.id)
     meeting = make_meeting(session, campaign, [finalist, neighbour, other_theme])
 
@@ -118,6 +123,18 @@ def build_world(client: TestClient, session: Session) -> World:
     evidence = session.exec(
         select(EvidenceFile).where(EvidenceFile.nomination_id == nomination.id)
     ).one()
+    entry = Nomination(
+        **{
+            **nomination.model_dump(exclude={"id", "reference", "submission_key"}),
+            "reference": "entrada-de-staff-0001",
+            "submission_key": "intake:entrada-de-staff-0001",
+            "channel": Channel.phone,
+            "entered_by_id": staff.id,
+            "candidate_id": None,
+        }
+    )
+    session.add(entry)
+    session.commit()
 
     # Judge B scores the finalist and writes a private comment, through the real form.
     client.cookies.clear()
@@ -155,6 +172,8 @@ def build_world(client: TestClient, session: Session) -> World:
         judge_a=judge_a,
         judge_b=judge_b,
         recused=recused,
+        volunteer=volunteer,
+        entry=entry,
         declaration_id=int(declaration.id or 0),
     )
     world.ids = {
@@ -173,12 +192,24 @@ def build_world(client: TestClient, session: Session) -> World:
         "theme_id": str(youth.id),
         "year": str(campaign.year),
         "number": "1",
+        "entry_id": str(entry.id),
     }
     return world
 
 
 DOSSIER = "/judges/meetings/{meeting_id}/finalists/{finalist_id}"
-PUBLIC_PAGES = {("GET", "/"), ("GET", "/nominate/{slug}"), ("GET", "/nominations/{reference}")}
+PUBLIC_PAGES = {
+    ("GET", "/"),
+    ("GET", "/nominate/{slug}"),
+    ("GET", "/nominate/{slug}/print"),
+    ("GET", "/nominations/{reference}"),
+}
+INTAKE_PAGES = {
+    ("GET", "/staff/intake"),
+    ("GET", "/staff/intake/new/{slug}"),
+    ("GET", "/staff/intake/import"),
+    ("GET", "/staff/intake/template.csv"),
+}
 EXPECTED_PAGES: dict[str, set[tuple[str, str]]] = {
     "anonymous": PUBLIC_PAGES,
     "staff": PUBLIC_PAGES
@@ -188,7 +219,9 @@ EXPECTED_PAGES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/staff/nominations/{nomination_id}/files/{file_id}"),
         ("GET", "/staff/meetings/{meeting_id}"),
         ("GET", "/staff/candidates/{candidate_id}"),
-    },
+        ("GET", "/staff/intake/entries/{entry_id}"),
+    }
+    | INTAKE_PAGES,
     "admin": PUBLIC_PAGES | {("GET", "/staff/users"), ("GET", "/staff/audit")},
     "judge_a": {
         ("GET", "/judges/meetings/{meeting_id}"),
@@ -197,6 +230,7 @@ EXPECTED_PAGES: dict[str, set[tuple[str, str]]] = {
     },
     "judge_b": {("GET", DOSSIER), ("GET", DOSSIER + "/files/{file_id}")},
     "recused": {("GET", "/judges"), ("GET", "/judges/meetings/{meeting_id}")},
+    "volunteer": PUBLIC_PAGES | INTAKE_PAGES | {("GET", "/account/password")},
 }
 
 
@@ -204,6 +238,11 @@ def allowed(actor: str, method: str, template: str) -> bool:
     """The allow-list: may `actor` get a 2xx (or a successful POST) from this route?"""
     if template.startswith(("/staff/users", "/staff/audit")):
         return actor == "admin"
+    if template == "/staff/intake/entries/{entry_id}":
+        # The world's entry was made by staff: a volunteer sees only its own entries.
+        return actor in ("staff", "admin")
+    if template == "/staff/intake" or template.startswith("/staff/intake/"):
+        return actor in ("staff", "admin", "volunteer")
     if template == "/staff" or template.startswith("/staff/"):
         return actor in ("staff", "admin")
     if template == "/judges" or template.startswith("/judges/"):

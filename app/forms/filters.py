@@ -7,7 +7,7 @@ from pydantic import BeforeValidator, Field
 
 from app.forms.base import QueryFilter
 from app.forms.text import blank_to_none
-from app.models import NominationStatus
+from app.models import Channel, NominationStatus
 
 
 class NominationSort(StrEnum):
@@ -24,6 +24,7 @@ class NominationFilter(QueryFilter):
     theme: Annotated[str | None, BeforeValidator(blank_to_none)] = Field(None, max_length=40)
     status: Annotated[NominationStatus | None, BeforeValidator(blank_to_none)] = None
     state: Annotated[str | None, BeforeValidator(blank_to_none)] = Field(None, max_length=3)
+    channel: Annotated[Channel | None, BeforeValidator(blank_to_none)] = None
     q: str = Field("", max_length=200)
     sort: NominationSort = NominationSort.newest
 

@@ -10,6 +10,8 @@ class Role(StrEnum):
     staff = "staff"
     judge = "judge"
     admin = "admin"
+    # Enters nominations gathered off the web and sees only its own entries (issue 15).
+    volunteer = "volunteer"
 
 
 class Account(SQLModel, table=True):

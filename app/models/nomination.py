@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Index, Text
@@ -77,6 +77,42 @@ class NominationStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+class Channel(StrEnum):
+    """How a nomination reached the campaign (issue 15); `web` is only ever the public form."""
+
+    web = "web"
+    paper = "paper"
+    phone = "phone"
+    whatsapp_sms = "whatsapp_sms"
+    email = "email"
+    event = "event"
+
+
+class ConsentMethod(StrEnum):
+    """How the nominator agreed to the privacy notice: ticked on the web form, read to them (by
+    phone, at an event) or signed on the paper form."""
+
+    web_form = "web_form"
+    read_aloud = "read_aloud"
+    signed_paper = "signed_paper"
+
+
+class NominationImport(SQLModel, table=True):
+    """A CSV batch of nominations imported once (issue 15): its SHA-256 is remembered so the same
+    file imported again stores nothing."""
+
+    __tablename__ = "nomination_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    sha256: str = Field(max_length=64, unique=True)
+    file_name: str = Field(max_length=200)
+    channel: Channel = enum_field(Channel)
+    rows: int
+    imported_by_id: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = timestamp(default_now=True)
+
+
 class Nomination(SQLModel, table=True):
     __table_args__ = (
         # The staff queue and dashboard filter and count by these (measured on 100,000 rows).
@@ -90,6 +126,8 @@ class Nomination(SQLModel, table=True):
         Index("ix_nomination_theme_status_submitted", "theme_id", "status", "submitted_at", "id"),
         Index("ix_nomination_theme_submitted", "theme_id", "submitted_at", "id"),
         Index("ix_nomination_theme_search_text", "theme_id", "search_text", "id"),
+        # The dashboard's reach by channel and the queue's channel filter (issue 15).
+        Index("ix_nomination_theme_channel", "theme_id", "channel"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -136,6 +174,14 @@ class Nomination(SQLModel, table=True):
     sensitive_consent_at: datetime | None = timestamp(nullable=True)
 
     submitted_at: datetime = timestamp(default_now=True)
+
+    # Assisted and batch intake (issue 15): how it came in, when, who collected and entered it.
+    channel: Channel = enum_field(Channel, default=Channel.web)
+    consent_method: ConsentMethod = enum_field(ConsentMethod, default=ConsentMethod.web_form)
+    received_on: date | None = None
+    collected_by: str = Field(default="", max_length=200)
+    entered_by_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    import_id: int | None = Field(default=None, foreign_key="nomination_import.id", index=True)
 
 
 class EvidenceFile(SQLModel, table=True):

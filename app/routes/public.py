@@ -169,6 +169,24 @@ async def nomination_form(request: Request, slug: str) -> Response:
     return await public_page(request, "form", render)
 
 
+@router.get("/nominate/{slug}/print")
+async def paper_form(request: Request, slug: str) -> Response:
+    """The theme's form to print and fill in by hand (issue 15): the same questions, the short
+    privacy notice and a space to sign, for volunteers who take the call off the web."""
+
+    def render() -> Response:
+        with open_session(request) as session:
+            view = campaigns.get_theme(session, slug=slug, now=utcnow())
+            campaign = campaigns.get_current_campaign(session)
+            return get_templates(request).render(
+                request,
+                "public/paper_form.html",
+                {"view": view, "theme": view.theme, "campaign": campaign, "states": MEXICAN_STATES},
+            )
+
+    return await public_page(request, "paper-form", render)
+
+
 @router.post("/nominate/{slug}")
 async def submit_nomination(request: Request, slug: str, body: NominationBody) -> Response:
     # The body is read here, on the event loop; everything else in one trip to the thread pool.

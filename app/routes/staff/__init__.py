@@ -16,6 +16,7 @@ from app.routes.staff import (
     dashboard,
     exports,
     finalists,
+    intake,
     meetings,
     nominations,
     outbox,
@@ -27,6 +28,8 @@ from app.routes.staff import (
 )
 from app.web.deps import require_role
 
+# Assisted and batch intake has its own router: volunteers reach it, and nothing else here.
+intake_router = intake.router
 router = APIRouter(prefix="/staff", dependencies=[Depends(require_role(Role.staff, Role.admin))])
 router.add_api_route("", dashboard.show_dashboard, methods=["GET"])
 for module in (

@@ -16,6 +16,7 @@ from app.i18n import N_
 from app.models import MEXICAN_STATES, utcnow
 from app.services.files import FileStore
 from app.services.nominations import screening
+from app.services.nominations.assisted import CHANNEL_LABELS, CONSENT_LABELS
 from app.web.deps import (
     CurrentAccount,
     PathId,
@@ -51,6 +52,7 @@ def _queue_page(
             "filters": filters,
             "states": MEXICAN_STATES,
             "status_labels": screening.STATUS_LABELS,
+            "channel_labels": CHANNEL_LABELS,
             "bulk": values or {"nominations": []},
             "errors": errors or FormErrors(),
         },
@@ -117,6 +119,8 @@ def _detail_page(
             "n": detail.nomination,
             "states": MEXICAN_STATES,
             "status_labels": screening.STATUS_LABELS,
+            "channel_labels": CHANNEL_LABELS,
+            "consent_labels": CONSENT_LABELS,
             "decisions": screening.DECISIONS,
             "decision": decision or {},
             "decision_errors": decision_errors,

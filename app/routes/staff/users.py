@@ -32,7 +32,7 @@ DONE = {
     "deactivated": N_("The account is deactivated and was signed out everywhere."),
     "reactivated": N_("The account is active again."),
 }
-ROLE_ORDER = (Role.staff, Role.admin, Role.judge)
+ROLE_ORDER = (Role.staff, Role.admin, Role.judge, Role.volunteer)
 
 
 def _page(

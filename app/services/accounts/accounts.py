@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.staff: N_("Staff"),
     Role.admin: N_("Administrator"),
     Role.judge: N_("Judge"),
+    Role.volunteer: N_("Volunteer"),
 }
 LINK_NOT_VALID = N_("This link is not valid any more. Ask the campaign team for a new one.")
 _hasher = PasswordHasher()

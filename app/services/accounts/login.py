@@ -47,7 +47,12 @@ ALERT_EVERY = timedelta(hours=24)
 RESETS_PER_CLIENT = 5
 # Reset e-mails one address can receive per hour, so nobody can flood someone's mailbox.
 RESET_MAILS_PER_ACCOUNT = 3
-ROLE_HOMES = {Role.staff: "/staff", Role.admin: "/staff", Role.judge: "/judges"}
+ROLE_HOMES = {
+    Role.staff: "/staff",
+    Role.admin: "/staff",
+    Role.judge: "/judges",
+    Role.volunteer: "/staff/intake",
+}
 THROTTLED = N_(
     "Too many failed attempts to sign in. For your security, please wait %(minutes)s min and"
     " try again."

@@ -138,6 +138,7 @@ NOMINATION_COLUMNS: tuple[tuple[str, Any, Format | None], ...] = (
     (N_("Submitted at"), Nomination.submitted_at, _when),
     (N_("Theme"), Theme.slug, None),
     (N_("Status"), _code(Nomination.status), None),
+    (N_("Channel"), _code(Nomination.channel), None),
     (N_("Reason for the status"), Nomination.status_reason, None),
     (N_("Candidate ID"), Nomination.candidate_id, None),
     (N_("Nominee"), Nomination.nominee_name, None),

@@ -72,6 +72,8 @@ def nomination_query(filters: NominationFilter, *, campaign_id: int) -> Any:
         query = query.where(Nomination.status == filters.status)
     if filters.state:
         query = query.where(Nomination.state == filters.state)
+    if filters.channel:
+        query = query.where(Nomination.channel == filters.channel)
     if filters.q:
         found = search.matches(filters.q)
         query = query.where(found if found is not None else false())

@@ -1,0 +1,558 @@
+"""Batch intake (issue 15): a CSV file of nominations in the intake template's columns, from
+/staff/intake/import or `python -m app nominations import FILE.csv --channel CHANNEL`.
+
+All or nothing. The file is read twice as a stream, never held whole: first every row is
+checked with the same validation as the web form (and the assisted intake's fields), and every
+bad row is reported with its line, column and reason; only when none is bad is it read again and
+every row inserted, in batches, in the caller's one transaction. The file's SHA-256 is recorded,
+so the same file imported again stores nothing and says so; each row's own hash is its
+nomination's submission key, so a row already imported through another file is not stored twice.
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from app.errors import NotFound, PermissionDenied
+from app.forms.nomination import IntakeForm, validate_intake
+from app.i18n import N_, TIMEZONE, Translator
+from app.models import (
+    Account,
+    Campaign,
+    Channel,
+    Nomination,
+    NominationImport,
+    Theme,
+)
+from app.services import audit
+from app.services.campaigns.campaigns import get_current_campaign
+from app.services.mail.outbox import queue_mail
+from app.services.nominations.assisted import (
+    ReceivedLate,
+    check_received_on,
+    new_nomination,
+    refuse_after_announcement,
+    render_receipt,
+    require_intake_role,
+)
+
+# The template's columns, in its order: one per field of the intake form (the channel is the
+# batch's, the scans are not in a CSV). Their names are a fixed point: README.md lists them.
+COLUMNS: tuple[str, ...] = (
+    "theme",
+    "received_on",
+    "collected_by",
+    "consent_method",
+    "privacy_consent",
+    "nominee_name",
+    "nominee_position",
+    "nominee_institution",
+    "government_level",
+    "state",
+    "years_of_service",
+    "nominee_age",
+    "nominee_contact",
+    "nominee_gender",
+    "achievement",
+    "impact",
+    "obstacles",
+    "how_known",
+    "reference1_name",
+    "reference1_contact",
+    "reference2_name",
+    "reference2_contact",
+    "nominator_name",
+    "nominator_email",
+    "nominator_phone",
+    "nominator_relationship",
+    "may_contact",
+    "reveal_identity",
+)
+# What each column holds, for the import page (message ids).
+COLUMN_HELP: dict[str, str] = {
+    "theme": N_("The theme's short name: %(slugs)s."),
+    "received_on": N_(
+        "The day the nomination was received, as 2026-03-31; not after the theme's call closed."
+    ),
+    "collected_by": N_("Who collected it: a volunteer, an office, an event."),
+    "consent_method": N_(
+        "How the nominator agreed to the privacy notice: read_aloud (read to them) or"
+        " signed_paper (signed on the paper form)."
+    ),
+    "privacy_consent": N_("yes: the nominator agreed to the privacy notice (required)."),
+    "nominee_name": N_("The nominee's full name."),
+    "nominee_position": N_("Their position."),
+    "nominee_institution": N_("Their institution."),
+    "government_level": N_("federal, state, municipal, autonomous, judicial or legislative."),
+    "state": N_("Where they serve: the state's three-letter code, such as VER or CMX."),
+    "years_of_service": N_("Years in public service, a whole number from 0 to 60."),
+    "nominee_age": N_("Their age; required by themes with an age limit."),
+    "nominee_contact": N_("How to reach the nominee (optional)."),
+    "nominee_gender": N_("woman, man, non_binary, other or undisclosed (optional)."),
+    "achievement": N_("What did they do?"),
+    "impact": N_("What was its impact beyond their own office?"),
+    "obstacles": N_("What obstacles did they overcome?"),
+    "how_known": N_("How does the nominator know about it?"),
+    "reference1_name": N_("First reference: name."),
+    "reference1_contact": N_("First reference: phone or e-mail."),
+    "reference2_name": N_("Second reference: name."),
+    "reference2_contact": N_("Second reference: phone or e-mail."),
+    "nominator_name": N_("The nominator's name."),
+    "nominator_email": N_("The nominator's e-mail (optional): their receipt is sent there."),
+    "nominator_phone": N_("The nominator's phone (optional)."),
+    "nominator_relationship": N_(
+        "colleague, supervisor, team_member, citizen_served, civil_society, journalist or other."
+    ),
+    "may_contact": N_("yes or no: the nominator may be contacted about this nomination."),
+    "reveal_identity": N_("yes or no: the nominee may learn who nominated them."),
+}
+YES = frozenset({"yes", "y", "sí", "si", "s", "true", "1", "x"})
+NO = frozenset({"no", "n", "false", "0", ""})
+BOOLEAN_COLUMNS = ("privacy_consent", "may_contact", "reveal_identity")
+# Rows inserted per statement, and how often a long import reports its progress.
+BATCH = 500
+PROGRESS_EVERY = 1000
+# Bad rows listed at most; past these, a count of the rest.
+MAX_ERRORS = 1000
+# A cell longer than any field of the form, refused before it is held.
+MAX_CELL = 20_000
+
+csv.field_size_limit(1024 * 1024)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    # Rows stored already by an earlier import (their content, not their file).
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    # The earlier import of this very file: nothing was stored.
+    already: NominationImport | None = None
+    batch: NominationImport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+
+def find_campaign(session: Session, *, year: int | None) -> Campaign:
+    campaign = (
+        get_current_campaign(session)
+        if year is None
+        else session.exec(select(Campaign).where(Campaign.year == year)).first()
+    )
+    if campaign is None:
+        if year is None:
+            raise NotFound(N_("There is no campaign yet."))
+        raise NotFound(N_("There is no campaign of %(year)s."), year=year)
+    return campaign
+
+
+def campaign_themes(session: Session, campaign: Campaign) -> dict[str, Theme]:
+    return {
+        theme.slug: theme
+        for theme in session.exec(
+            select(Theme).where(Theme.campaign_id == campaign.id).order_by(col(Theme.position))
+        ).all()
+    }
+
+
+def file_sha256(binary: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    binary.seek(0)
+    while chunk := binary.read(1024 * 1024):
+        digest.update(chunk)
+    binary.seek(0)
+    return digest.hexdigest()
+
+
+class _Refused(Exception):
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _records(binary: IO[bytes], t: Translator) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, its cells), as a stream; a line that is not UTF-8 text
+    or a broken quote stops the file with its line number."""
+    binary.seek(0)
+    number = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal number
+        for raw in iter(binary.readline, b""):
+            number += 1
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise _Refused(
+                    RowError(
+                        number, "", t("This line is not UTF-8 text: save the file as CSV UTF-8.")
+                    )
+                ) from error
+
+    source = lines()
+    reader = csv.reader(source)
+    while True:
+        start = number + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise _Refused(
+                RowError(
+                    start, "", t("The CSV cannot be read here (%(problem)s).", problem=str(error))
+                )
+            ) from error
+        yield start, cells
+
+
+def _normalise(column: str, value: str) -> str:
+    if column in BOOLEAN_COLUMNS:
+        folded = value.strip().lower()
+        if folded in YES:
+            return "yes"
+        if folded in NO:
+            return ""
+    return value
+
+
+def _row_key(campaign_id: int, values: dict[str, str]) -> str:
+    """The hash of a row's content in its campaign: the same nomination imported again (from
+    any file) is found by it."""
+    canonical = json.dumps(
+        [campaign_id, [values.get(name, "").strip() for name in COLUMNS]], ensure_ascii=False
+    )
+    return "csv:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:60]
+
+
+@dataclass
+class _Checked:
+    form: IntakeForm
+    theme: Theme
+    key: str
+
+
+def _check_rows(
+    binary: IO[bytes],
+    *,
+    themes: dict[str, Theme],
+    campaign: Campaign,
+    channel: Channel,
+    t: Translator,
+    today: date,
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[int, _Checked | None]]:
+    """Every data row checked, with the errors of bad ones added to the report."""
+    assert campaign.id is not None
+
+    def error(line: int, column: str, message: str) -> None:
+        report.error_count += 1
+        if len(report.errors) < MAX_ERRORS:
+            report.errors.append(RowError(line, column, message))
+
+    slugs = ", ".join(themes)
+    records = _records(binary, t)
+    header: list[str] | None = None
+    try:
+        for line, cells in records:
+            if header is None:
+                header = [cell.strip().lower() for cell in cells]
+                missing = [name for name in COLUMNS if name not in header]
+                unknown = [name for name in header if name not in COLUMNS]
+                for name in missing:
+                    error(line, name, t("This column is missing from the header line."))
+                for name in unknown:
+                    error(line, name, t("This column is not one of the template's."))
+                if len(set(header)) != len(header):
+                    error(line, "", t("A column appears twice in the header line."))
+                if report.error_count:
+                    return
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line, as spreadsheets leave at the end
+            report.rows += 1
+            if progress and report.rows % PROGRESS_EVERY == 0:
+                progress(report.rows)
+            if len(cells) != len(header):
+                error(
+                    line,
+                    "",
+                    t(
+                        "This row has %(found)s cells; the header line has %(expected)s.",
+                        found=len(cells),
+                        expected=len(header),
+                    ),
+                )
+                yield line, None
+                continue
+            values = {
+                name: _normalise(name, cell[:MAX_CELL])
+                for name, cell in zip(header, cells, strict=True)
+            }
+            slug = values.pop("theme").strip()
+            theme = themes.get(slug)
+            if theme is None:
+                error(
+                    line,
+                    "theme",
+                    t(
+                        "There is no theme “%(slug)s”: use one of %(slugs)s.",
+                        slug=slug,
+                        slugs=slugs,
+                    ),
+                )
+                yield line, None
+                continue
+            form, errors = validate_intake(
+                {**values, "channel": channel.value},
+                t,
+                max_age=theme.max_age,
+                theme_name=t.pick(theme.name_es, theme.name_en),
+                has_files=False,
+                today=today,
+            )
+            for message in errors.general:
+                error(line, "", message)
+            for name, message in errors.fields.items():
+                error(line, name, message)
+            if form is None:
+                yield line, None
+                continue
+            try:
+                check_received_on(theme, form.received_on)
+            except ReceivedLate as late:
+                error(line, "received_on", t(late.message, **late.params))
+                yield line, None
+                continue
+            yield line, _Checked(form, theme, _row_key(campaign.id, {**values, "theme": slug}))
+    except _Refused as refused:
+        error(refused.error.line, refused.error.column, refused.error.message)
+    if header is None:
+        error(1, "", t("The file is empty: it needs the template's header line and one row each."))
+
+
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        found |= set(
+            session.exec(
+                select(Nomination.submission_key).where(col(Nomination.submission_key).in_(chunk))
+            ).all()
+        )
+    return found
+
+
+def import_batch(
+    session: Session,
+    *,
+    file: IO[bytes],
+    file_name: str,
+    channel: Channel,
+    campaign: Campaign,
+    actor: Account | None,
+    t: Translator,
+    now: datetime,
+    base_url: str,
+    checked: Callable[[int], None] | None = None,
+    stored: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Imports a CSV batch (a seekable binary file) into `campaign`, all or nothing; `actor` is
+    None from the command line. The report says what was stored, or why nothing was; the caller
+    commits when `report.ok`, and may roll back otherwise (nothing was written then)."""
+    if actor is not None:
+        require_intake_role(actor)
+    if channel is Channel.web:
+        raise PermissionDenied(N_("The web channel is only ever the public form."))
+    assert campaign.id is not None
+    report = ImportReport()
+    sha256 = file_sha256(file)
+    report.already = session.exec(
+        select(NominationImport).where(NominationImport.sha256 == sha256)
+    ).first()
+    if report.already is not None:
+        return report
+    refuse_after_announcement(session, campaign_id=campaign.id)
+    themes = campaign_themes(session, campaign)
+    today = now.astimezone(TIMEZONE).date()
+
+    # First pass: every row checked, only the keys of good rows kept.
+    keys: dict[str, int] = {}
+    for line, row in _check_rows(
+        file,
+        themes=themes,
+        campaign=campaign,
+        channel=channel,
+        t=t,
+        today=today,
+        report=report,
+        progress=checked,
+    ):
+        if row is None:
+            continue
+        if row.key in keys:
+            report.error_count += 1
+            if len(report.errors) < MAX_ERRORS:
+                report.errors.append(
+                    RowError(line, "", t("This row repeats line %(line)s.", line=keys[row.key]))
+                )
+            continue
+        keys[row.key] = line
+    if not report.ok:
+        return report
+    if not report.rows:
+        report.error_count += 1
+        report.errors.append(
+            RowError(1, "", t("The file has no nominations under its header line."))
+        )
+        return report
+    existing = _existing_keys(session, list(keys))
+    report.skipped = len(existing)
+    if report.skipped == report.rows:
+        return report
+
+    # Second pass: the same rows again, stored in batches in the caller's transaction.
+    batch = NominationImport(
+        campaign_id=campaign.id,
+        sha256=sha256,
+        file_name=file_name[-200:],
+        channel=channel,
+        rows=report.rows - report.skipped,
+        imported_by_id=actor.id if actor else None,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    assert batch.id is not None
+    pending: list[dict[str, Any]] = []
+    table = Nomination.__table__  # type: ignore[attr-defined]
+
+    def flush() -> None:
+        if pending:
+            session.execute(insert(table), pending)
+            pending.clear()
+
+    for _line, row in _check_rows(
+        file,
+        themes=themes,
+        campaign=campaign,
+        channel=channel,
+        t=t,
+        today=today,
+        report=ImportReport(),
+        progress=None,
+    ):
+        if row is None or row.key in existing:
+            continue  # cannot be bad the second time: the file is the same
+        existing.add(row.key)
+        nomination = new_nomination(
+            row.form,
+            theme=row.theme,
+            submission_key=row.key,
+            actor=actor,
+            locale=t.locale,
+            now=now,
+            import_id=batch.id,
+            channel=channel,
+        )
+        values = {column.key: getattr(nomination, column.key) for column in table.columns}
+        values.pop("id", None)
+        pending.append(values)
+        if nomination.nominator_email:
+            subject, body = render_receipt(
+                nomination, theme=row.theme, base_url=base_url, file_count=0
+            )
+            queue_mail(session, to=nomination.nominator_email, subject=subject, body=body)
+        report.imported += 1
+        if len(pending) >= BATCH:
+            flush()
+        if stored and report.imported % PROGRESS_EVERY == 0:
+            stored(report.imported)
+    flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="nomination.imported",
+        object_type="nomination_import",
+        object_id=batch.id,
+        after={
+            "channel": channel.value,
+            "rows": report.imported,
+            "skipped": report.skipped,
+            "sha256": sha256,
+        },
+    )
+    session.flush()
+    report.batch = batch
+    return report
+
+
+def template_csv(session: Session, *, now: datetime) -> str:
+    """The template: the header line and one example row that imports as it is into the
+    current campaign (its first theme, received today or on the day its call closed)."""
+    campaign = get_current_campaign(session)
+    themes = list(campaign_themes(session, campaign).values()) if campaign else []
+    theme = themes[0] if themes else None
+    today = now.astimezone(TIMEZONE).date()
+    received = today
+    if theme is not None:
+        received = min(today, theme.closes_at.astimezone(TIMEZONE).date())
+    age = "30" if theme is None or theme.max_age is None else str(min(30, theme.max_age))
+    example = {
+        "theme": theme.slug if theme else "youth",
+        "received_on": received.isoformat(),
+        "collected_by": "Brigada de voluntarios, Xalapa",
+        "consent_method": "signed_paper",
+        "privacy_consent": "yes",
+        "nominee_name": "Nombre Ficticio de Ejemplo",
+        "nominee_position": "Directora de Agua Potable",
+        "nominee_institution": "Ayuntamiento de Ejemplo",
+        "government_level": "municipal",
+        "state": "VER",
+        "years_of_service": "8",
+        "nominee_age": age,
+        "nominee_contact": "",
+        "nominee_gender": "woman",
+        "achievement": "Denunció un desvío de fondos en la compra de medidores y lo documentó.",
+        "impact": "La auditoría recuperó recursos y cambió las reglas de compra del estado.",
+        "obstacles": "Recibió presiones de sus superiores.",
+        "how_known": "La nominadora trabajó en la misma dirección.",
+        "reference1_name": "Carlos Méndez",
+        "reference1_contact": "+52 228 555 0101",
+        "reference2_name": "Lucía Pérez",
+        "reference2_contact": "+52 228 555 0102",
+        "nominator_name": "Nominadora de Ejemplo",
+        "nominator_email": "",
+        "nominator_phone": "",
+        "nominator_relationship": "colleague",
+        "may_contact": "no",
+        "reveal_identity": "no",
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerow([example[name] for name in COLUMNS])
+    return out.getvalue()
