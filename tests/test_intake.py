@@ -429,3 +429,44 @@ def test_import_command_line_imports_reports_progress_and_refuses_a_bad_file(
     assert no_year.returncode == 1 and "1990" in no_year.stderr
     assert count(session, Nomination, col(Nomination.channel) == Channel.whatsapp_sms) == 1200
     assert count(session, Nomination, col(Nomination.channel) == Channel.phone) == 0
+
+
+# -- the queue, exports and the dashboard ------------------------------------------------------
+
+
+def test_intake_web_paper_and_csv_nominations_show_their_channel_in_queue_export_and_dashboard(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    assert post_nomination(client, "youth").status_code == 303
+    signed_in(client, session, Role.staff)
+    assert enter(client, intake_data(nominee_name="Persona En Papel")).status_code == 303
+    assert upload(client, csv_file(csv_rows(3, state="OAX")), channel="event").status_code == 303
+
+    queue = client.get("/staff/nominations?channel=event")
+    export = client.get("/staff/exports/nominations.csv?lang=en")
+    english = client.get("/staff?lang=en").text
+    spanish = client.get("/staff?lang=es").text
+
+    assert "Persona Nominada 0001" in queue.text and "Persona En Papel" not in queue.text
+    assert "Evento" in queue.text
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    channel = rows[0].index("Channel")
+    assert sorted(row[channel] for row in rows[1:]) == ["event", "event", "event", "paper", "web"]
+    channels = re.findall(
+        r'<a href="/staff/nominations\?channel=(\w+)">[^<]+</a></th><td>(\d+)</td>', english
+    )
+    assert dict(channels) == {
+        "web": "1",
+        "paper": "1",
+        "phone": "0",
+        "whatsapp_sms": "0",
+        "email": "0",
+        "event": "3",
+    }
+    assert re.search(r'<a href="/staff/nominations\?state=OAX">Oaxaca</a></th><td>3</td>', english)
+    theme_row = r'<a href="/staff/nominations\?theme=youth">Youth</a></th><td>(\d+)</td>'
+    assert re.findall(theme_row, english) == ["3"]  # web, paper and one row of three
+    assert '<svg class="bars" role="img"' in english
+    assert "No nominations yet from 30 states:" in english and "Zacatecas" in english
+    assert "Nominaciones por canal" in spanish
+    assert "Todavía no hay nominaciones de 30 estados" in spanish

@@ -6,6 +6,7 @@ from fastapi.responses import Response
 from app.i18n import Translator
 from app.models import MEXICAN_STATES, utcnow
 from app.services.campaigns.dashboard import STATE_LABELS, StageProgress, build_dashboard
+from app.services.nominations.assisted import CHANNEL_LABELS
 from app.services.nominations.screening import STATUS_LABELS
 from app.web.deps import SessionDep, TemplatesDep, TranslatorDep
 
@@ -36,5 +37,6 @@ def show_dashboard(
             "status_labels": STATUS_LABELS,
             "stage_labels": STATE_LABELS,
             "stages": [(stage, _sentence(stage, t)) for stage in board.stages] if board else [],
+            "channel_labels": CHANNEL_LABELS,
         },
     )

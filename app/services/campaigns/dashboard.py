@@ -11,8 +11,10 @@ from sqlmodel import Session, col, select
 
 from app.i18n import N_, TIMEZONE
 from app.models import (
+    MEXICAN_STATES,
     Campaign,
     Candidate,
+    Channel,
     Finalist,
     Meeting,
     MeetingStatus,
@@ -88,10 +90,18 @@ class Dashboard:
     to_group: int
     to_vet: int
     stages: list[StageProgress]
+    # Reach (issue 15): every channel and every state, those with none included, so that staff
+    # see whom the call does not reach.
+    by_channel: dict[Channel, int]
+    by_state: dict[str, int]
 
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
+
+    @property
+    def states_without(self) -> list[str]:
+        return [code for code, count in self.by_state.items() if count == 0]
 
 
 def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
@@ -121,6 +131,15 @@ def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
         .group_by(col(Nomination.state))
         .order_by(state_count.desc(), col(Nomination.state))
     ).all()
+
+    # Over the (theme_id, channel) index.
+    channels = dict.fromkeys(Channel, 0)
+    for channel, count in session.exec(
+        select(Nomination.channel, func.count())
+        .where(in_campaign)
+        .group_by(col(Nomination.channel))
+    ).all():
+        channels[Channel(channel)] = int(count)
 
     to_group = session.exec(
         select(func.count()).where(
@@ -170,6 +189,14 @@ def build_dashboard(session: Session, *, now: datetime) -> Dashboard | None:
         to_screen=by_status[NominationStatus.received],
         to_group=int(to_group),
         to_vet=vetting.get(VettingStatus.pending, 0),
+        by_channel=channels,
+        by_state={
+            code: count
+            for code, count in sorted(
+                ({code: 0 for code in MEXICAN_STATES} | {s: int(n) for s, n in states}).items(),
+                key=lambda item: (-item[1], MEXICAN_STATES.get(item[0], item[0])),
+            )
+        },
     )
 
 
