@@ -95,7 +95,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def _print_credentials(credentials: Sequence[tuple[str, str, Role]]) -> None:
     print("Demo accounts (passwords are new on every run):")
     for email, password, role in credentials:
-        print(f"  {role:6} {email}  {password}")
+        print(f"  {role:9} {email}  {password}")
 
 
 def _seed_demo_stage(settings: Settings, stage_name: str) -> int:

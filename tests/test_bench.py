@@ -58,3 +58,21 @@ def test_a_short_benchmark_run_serves_every_cell(tmp_path: Path) -> None:
             assert cell["stored"] == cell["load"]["acknowledged"] > 0, cell
     # The table and the targets were printed.
     assert "Targets (issue 7)" in done.stdout
+
+
+def test_the_batch_intake_benchmark_imports_every_row_once(tmp_path: Path) -> None:
+    figures = tmp_path / "intake.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.intake", "--rows", "200", "--json", str(figures)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    cells = {cell["cell"]: cell for cell in json.loads(figures.read_text())}
+    # Each cell checks its own count: the portal's stores 200 rows once, none the second time.
+    assert set(cells) == {"baseline, 200 rows", "portal, 200 rows"}
+    assert "nothing stored" in done.stdout

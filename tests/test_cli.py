@@ -128,7 +128,9 @@ def test_seed_demo_creates_open_campaign_and_prints_credentials(
     themes = db.exec(select(Theme).where(Theme.campaign_id == current.id)).all()
     assert sorted(t.slug for t in themes) == ["sustainability", "youth"]
     demo = col(Account.email).like("%@demo.integrity-icon.invalid") & (Account.password_hash != "")
-    assert len(db.exec(select(Account).where(demo)).all()) == 4
+    assert len(db.exec(select(Account).where(demo)).all()) == 5
+    volunteer = db.exec(select(Account).where(Account.role == Role.volunteer)).one()
+    assert volunteer.email in first.stdout
     assert "/results/" in first.stdout
     password = first.stdout.split("admin@demo.integrity-icon.invalid", 1)[1].split()[0]
     assert len(password) >= 12

@@ -16,6 +16,8 @@ DEMO_ACCOUNTS = (
     ("staff@demo.integrity-icon.invalid", "Sergio Staff (demo)", Role.staff),
     ("judge1@demo.integrity-icon.invalid", "Julia Jueza (demo)", Role.judge),
     ("judge2@demo.integrity-icon.invalid", "Jorge Juez (demo)", Role.judge),
+    # Enters paper, phone and event nominations at /staff/intake (issue 15).
+    ("volunteer@demo.integrity-icon.invalid", "Valeria Voluntaria (demo)", Role.volunteer),
 )
 
 

@@ -59,6 +59,22 @@ def queue_mail(session: Session, *, to: str, subject: str, body: str) -> OutboxM
     return message
 
 
+def queue_mails(session: Session, messages: list[tuple[str, str, str]]) -> None:
+    """Several e-mails (to, subject, body) in one statement: a batch import's receipts."""
+    if not messages:
+        return
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    columns = OutboxMessage(to_address="", subject="", body="").model_dump(exclude={"id"})
+    session.execute(
+        table.insert(),
+        [
+            {**columns, "to_address": to, "subject": subject[:300], "body": body}
+            for to, subject, body in messages
+        ],
+    )
+    session.info[_QUEUED] = True
+
+
 def wake_on_commit(engine: Engine, waker: threading.Event | None) -> None:
     """`waker` is set whenever a session of `engine` commits new mail (None: no longer)."""
     if waker is None:

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, func
@@ -119,7 +120,7 @@ def check_received_on(theme: Theme, received_on: date) -> None:
 
 
 def render_receipt(
-    nomination: Nomination, *, theme: Theme, base_url: str, file_count: int
+    nomination: Nomination | SimpleNamespace, *, theme: Theme, base_url: str, file_count: int
 ) -> tuple[str, str]:
     """The subject and body of the nominator's receipt, in the nomination's language."""
     t = Translator(nomination.locale)
@@ -146,24 +147,29 @@ def new_nomination(
 ) -> Nomination:
     """The row of an entered or imported nomination (not added to the session)."""
     assert theme.id is not None
-    data = form.model_dump(
-        exclude={"privacy_consent", "sensitive_consent", "submission_key", "channel"}
-    )
     return Nomination(
-        **data,
+        **row_values(form, now=now),
         channel=channel or form.channel,
         reference=secrets.token_urlsafe(16),
         submission_key=submission_key,
         theme_id=theme.id,
         locale=locale,
-        # When the nominator agreed: the day it was received, as the paper or the call says.
         privacy_consent_at=now,
-        sensitive_consent_at=now if form.sensitive_consent else None,
         submitted_at=now,
         search_text=fold(f"{form.nominee_name} {form.nominee_institution}")[:450],
         entered_by_id=actor.id if actor else None,
         import_id=import_id,
     )
+
+
+def row_values(form: IntakeForm, *, now: datetime) -> dict[str, Any]:
+    """The nomination's columns that come from what was typed."""
+    return {
+        **form.model_dump(
+            exclude={"privacy_consent", "sensitive_consent", "submission_key", "channel"}
+        ),
+        "sensitive_consent_at": now if form.sensitive_consent else None,
+    }
 
 
 def find_entry_by_key(session: Session, *, key: str) -> Nomination | None:

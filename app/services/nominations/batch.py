@@ -14,9 +14,11 @@ import csv
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import insert
@@ -35,7 +37,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.campaigns.campaigns import get_current_campaign
-from app.services.mail.outbox import queue_mail
+from app.services.mail.outbox import queue_mails
 from app.services.nominations.assisted import (
     ReceivedLate,
     check_received_on,
@@ -43,7 +45,9 @@ from app.services.nominations.assisted import (
     refuse_after_announcement,
     render_receipt,
     require_intake_role,
+    row_values,
 )
+from app.services.text import fold
 
 # The template's columns, in its order: one per field of the intake form (the channel is the
 # batch's, the scans are not in a CSV). Their names are a fixed point: README.md lists them.
@@ -447,13 +451,19 @@ def import_batch(
     session.add(batch)
     session.flush()
     assert batch.id is not None
-    pending: list[dict[str, Any]] = []
     table = Nomination.__table__  # type: ignore[attr-defined]
+    pending: list[dict[str, Any]] = []
+    mails: list[tuple[str, str, str]] = []
+    # The columns every row shares (defaults included) come from one model built once: a model
+    # per row cost more than validating it.
+    shared: dict[str, Any] | None = None
 
     def flush() -> None:
         if pending:
             session.execute(insert(table), pending)
             pending.clear()
+        queue_mails(session, mails)
+        mails.clear()
 
     for _line, row in _check_rows(
         file,
@@ -468,24 +478,35 @@ def import_batch(
         if row is None or row.key in existing:
             continue  # cannot be bad the second time: the file is the same
         existing.add(row.key)
-        nomination = new_nomination(
-            row.form,
-            theme=row.theme,
-            submission_key=row.key,
-            actor=actor,
-            locale=t.locale,
-            now=now,
-            import_id=batch.id,
-            channel=channel,
-        )
-        values = {column.key: getattr(nomination, column.key) for column in table.columns}
-        values.pop("id", None)
-        pending.append(values)
-        if nomination.nominator_email:
-            subject, body = render_receipt(
-                nomination, theme=row.theme, base_url=base_url, file_count=0
+        assert row.theme.id is not None
+        if shared is None:
+            model = new_nomination(
+                row.form,
+                theme=row.theme,
+                submission_key=row.key,
+                actor=actor,
+                locale=t.locale,
+                now=now,
+                import_id=batch.id,
+                channel=channel,
             )
-            queue_mail(session, to=nomination.nominator_email, subject=subject, body=body)
+            shared = {column.key: getattr(model, column.key) for column in table.columns}
+            shared.pop("id", None)
+        values = {
+            **shared,
+            **row_values(row.form, now=now),
+            "reference": secrets.token_urlsafe(16),
+            "submission_key": row.key,
+            "theme_id": row.theme.id,
+            "search_text": fold(f"{row.form.nominee_name} {row.form.nominee_institution}")[:450],
+        }
+        pending.append(values)
+        if row.form.nominator_email:
+            # The receipt's template reads attributes: a model per mail cost as much as the row.
+            subject, body = render_receipt(
+                SimpleNamespace(**values), theme=row.theme, base_url=base_url, file_count=0
+            )
+            mails.append((row.form.nominator_email, subject, body))
         report.imported += 1
         if len(pending) >= BATCH:
             flush()
