@@ -470,3 +470,64 @@ def test_intake_web_paper_and_csv_nominations_show_their_channel_in_queue_export
     assert "No nominations yet from 30 states:" in english and "Zacatecas" in english
     assert "Nominaciones por canal" in spanish
     assert "Todavía no hay nominaciones de 30 estados" in spanish
+
+
+def test_intake_scan_that_is_not_an_image_or_pdf_is_refused_and_nothing_stored(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    signed_in(client, session, Role.volunteer)
+
+    response = enter(
+        client,
+        intake_data(sensitive_consent="yes"),
+        files=[("scan", ("formato.exe", b"MZ\x90\x00 not a scan", "image/png"))],
+    )
+
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "formato.exe" in response.text  # type: ignore[attr-defined]
+    assert count(session, Nomination) == 0
+    assert count(session, EvidenceFile) == 0
+
+
+def test_paper_form_has_the_questions_the_short_notice_and_a_signature_in_both_languages(
+    client: TestClient, themes: tuple[Theme, Theme]
+) -> None:
+    spanish = client.get("/nominate/youth/print")
+    english = client.get("/nominate/youth/print?lang=en")
+    missing = client.get("/nominate/deportes/print")
+
+    assert spanish.status_code == english.status_code == 200
+    for text in (
+        "¿Qué hizo?",
+        "Aviso de privacidad simplificado",
+        "Firma de la persona nominadora",
+    ):
+        assert text in spanish.text
+    for text in (
+        "What did they do?",
+        "Privacy notice (short version)",
+        "Signature of the nominator",
+    ):
+        assert text in english.text
+    assert "public servants aged 35 or younger" in english.text  # the theme's own rule
+    assert "@media print" not in english.text  # print styles live in the stylesheet
+    assert missing.status_code == 404
+
+
+def test_create_user_makes_a_volunteer_account(settings: Settings, session: Session) -> None:
+    done = run_cli(
+        settings,
+        "create-user",
+        "vol@example.org",
+        "--role",
+        "volunteer",
+        "--name",
+        "Vera Voluntaria",
+        "--password-stdin",
+        stdin="una contraseña larga y rara 42\n",
+    )
+
+    assert done.returncode == 0, done.stderr
+    session.rollback()
+    account = session.exec(select(Account).where(Account.email == "vol@example.org")).one()
+    assert account.role is Role.volunteer
