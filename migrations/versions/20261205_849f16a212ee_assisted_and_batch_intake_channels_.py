@@ -5,7 +5,7 @@ privacy notice, when it was received and who collected and entered it; a CSV bat
 by its SHA-256 so that the same file imported twice stores nothing (issue 15).
 
 Revision ID: 849f16a212ee
-Revises: 6cf8f73790c8
+Revises: ef745cf17f66
 Create Date: 2026-12-05 07:34:44.055829
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '849f16a212ee'
-down_revision: str | None = '6cf8f73790c8'
+down_revision: str | None = 'ef745cf17f66'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
