@@ -368,6 +368,7 @@ def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from app.i18n import Translator
     from app.models import Channel
+    from app.services.candidates.sanctions.screening import screen_pending
     from app.services.nominations.batch import find_campaign, import_batch
 
     path = Path(args.file)
@@ -378,12 +379,13 @@ def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings)
     with path.open("rb") as file, session_scope(engine, write=True) as session:
         try:
+            campaign = find_campaign(session, year=args.year)
             report = import_batch(
                 session,
                 file=file,
                 file_name=path.name,
                 channel=Channel(args.channel),
-                campaign=find_campaign(session, year=args.year),
+                campaign=campaign,
                 actor=None,
                 t=t,
                 now=utcnow(),
@@ -411,8 +413,15 @@ def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
             print("Every row of this file had been imported before: nothing was stored.")
             return 0
         session.commit()
-    skipped = f" ({report.skipped} imported before, not stored again)" if report.skipped else ""
-    print(f"Imported {report.imported} nominations by {args.channel}{skipped}.")
+        skipped = f" ({report.skipped} imported before, not stored again)" if report.skipped else ""
+        print(f"Imported {report.imported} nominations by {args.channel}{skipped}.")
+        # The new nominees against the sanction registries, as after a web nomination.
+        run = screen_pending(
+            session, campaign=campaign, settings=settings, actor=None, now=utcnow()
+        )
+        session.commit()
+    if run.names:
+        print(f"Screened {run.names} names: {run.found} new possible matches.")
     return 0
 
 

@@ -531,3 +531,24 @@ def test_create_user_makes_a_volunteer_account(settings: Settings, session: Sess
     session.rollback()
     account = session.exec(select(Account).where(Account.email == "vol@example.org")).one()
     assert account.role is Role.volunteer
+
+
+def test_import_screens_the_new_nominees_against_the_sanction_lists(
+    client: TestClient, session: Session, settings: Settings, themes: tuple[Theme, Theme]
+) -> None:
+    from app.models import SanctionMatch
+    from tests.test_sanctions_import import load
+
+    load(session, settings, "csv", "name\nRigoberto Anselmo Quiñones Tapia\n", name="Estatal")
+    session.commit()
+    signed_in(client, session, Role.staff)
+    rows = csv_rows(3)
+    rows[1]["nominee_name"] = "Rigoberto Anselmo Quiñones Tapia"
+
+    assert upload(client, csv_file(rows)).status_code == 303
+
+    listed = session.exec(
+        select(Nomination).where(Nomination.nominee_name == "Rigoberto Anselmo Quiñones Tapia")
+    ).one()
+    matched = session.exec(select(SanctionMatch.nomination_id)).all()
+    assert matched == [listed.id]

@@ -15,8 +15,12 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import WRITE
-from app.models import utcnow
-from app.services.candidates.sanctions.screening import has_entries, screen_nomination
+from app.models import Campaign, utcnow
+from app.services.candidates.sanctions.screening import (
+    has_entries,
+    screen_nomination,
+    screen_pending,
+)
 
 log = logging.getLogger("app.background")
 
@@ -47,3 +51,18 @@ def screen_new_nomination(engine: Engine, settings: Settings, nomination_id: int
             session.commit()
     except Exception:
         log.exception("screening of nomination %s failed; it waits for the next one", nomination_id)
+
+
+def screen_new_batch(engine: Engine, settings: Settings, campaign_id: int) -> None:
+    """A batch just imported (issue 15): its nominees, and any other not screened yet."""
+    try:
+        if not _has_lists(engine):
+            return
+        with Session(engine.execution_options(**WRITE)) as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None:
+                return
+            screen_pending(session, campaign=campaign, settings=settings, actor=None, now=utcnow())
+            session.commit()
+    except Exception:
+        log.exception("screening of an imported batch failed; it waits for the next one")

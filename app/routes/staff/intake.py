@@ -21,7 +21,7 @@ from app.models import MEXICAN_STATES, Role, Theme, utcnow
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 from app.services.nominations import assisted, batch
 from app.services.nominations.intake import files_kept_only_if_referenced
-from app.web.background import screen_new_nomination
+from app.web.background import screen_new_batch, screen_new_nomination
 from app.web.body import FormBody
 from app.web.deps import (
     CurrentAccount,
@@ -336,9 +336,13 @@ def import_file(
         session.rollback()
         return _import_page(request, templates, session, values=values, report=report)
     session.commit()
+    # Screened against the sanction registries once the page has gone, like a web nomination.
     return RedirectResponse(
         f"/staff/intake/import?imported={report.imported}&skipped={report.skipped}",
         status_code=303,
+        background=BackgroundTask(
+            screen_new_batch, request.app.state.engine, settings, report.batch.campaign_id
+        ),
     )
 
 
