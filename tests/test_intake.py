@@ -157,6 +157,8 @@ def test_intake_with_email_sends_the_receipt_and_reaches_the_queue_with_its_chan
     assert "María Fernanda López Ruiz" in queue.text
     assert "Teléfono" in queue.text
     assert "María Fernanda López Ruiz" not in client.get("/staff/nominations?channel=web").text
+    # Found by the queue's search like a nomination from the web.
+    assert "María Fernanda López Ruiz" in client.get("/staff/nominations?q=lopez+xalapa").text
 
 
 def test_intake_invalid_entry_shows_messages_in_spanish_and_english_and_stores_nothing(
@@ -443,12 +445,14 @@ def test_intake_web_paper_and_csv_nominations_show_their_channel_in_queue_export
     assert upload(client, csv_file(csv_rows(3, state="OAX")), channel="event").status_code == 303
 
     queue = client.get("/staff/nominations?channel=event")
+    searched = client.get("/staff/nominations?q=nominada+0002")
     export = client.get("/staff/exports/nominations.csv?lang=en")
     english = client.get("/staff?lang=en").text
     spanish = client.get("/staff?lang=es").text
 
     assert "Persona Nominada 0001" in queue.text and "Persona En Papel" not in queue.text
     assert "Evento" in queue.text
+    assert "Persona Nominada 0002" in searched.text and "Persona Nominada 0001" not in searched.text
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     channel = rows[0].index("Channel")
     assert sorted(row[channel] for row in rows[1:]) == ["event", "event", "event", "paper", "web"]

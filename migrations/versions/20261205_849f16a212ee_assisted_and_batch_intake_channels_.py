@@ -20,6 +20,11 @@ down_revision: str | None = 'ef745cf17f66'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+FOREIGN_KEYS = (
+    ("entered_by_id", "account", "fk_nomination_entered_by_id_account"),
+    ("import_id", "nomination_import", "fk_nomination_import_id_nomination_import"),
+)
+
 
 def upgrade() -> None:
     op.create_table('nomination_import',
@@ -39,34 +44,38 @@ def upgrade() -> None:
     with op.batch_alter_table('nomination_import', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_nomination_import_campaign_id'), ['campaign_id'], unique=False)
 
-    with op.batch_alter_table('nomination', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('channel', sa.Enum('web', 'paper', 'phone', 'whatsapp_sms', 'email', 'event', name='channel', native_enum=False, length=20), nullable=False, server_default='web'))
-        batch_op.add_column(sa.Column('consent_method', sa.Enum('web_form', 'read_aloud', 'signed_paper', name='consentmethod', native_enum=False, length=20), nullable=False, server_default='web_form'))
-        batch_op.add_column(sa.Column('received_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('collected_by', sa.String(length=200), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('entered_by_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('import_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_nomination_entered_by_id'), ['entered_by_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_nomination_import_id'), ['import_id'], unique=False)
-        batch_op.create_index('ix_nomination_theme_channel', ['theme_id', 'channel'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_nomination_entered_by_id_account'), 'account', ['entered_by_id'], ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_nomination_import_id_nomination_import'), 'nomination_import', ['import_id'], ['id'])
-
+    op.add_column('nomination', sa.Column('channel', sa.Enum('web', 'paper', 'phone', 'whatsapp_sms', 'email', 'event', name='channel', native_enum=False, length=20), nullable=False, server_default='web'))
+    op.add_column('nomination', sa.Column('consent_method', sa.Enum('web_form', 'read_aloud', 'signed_paper', name='consentmethod', native_enum=False, length=20), nullable=False, server_default='web_form'))
+    op.add_column('nomination', sa.Column('received_on', sa.Date(), nullable=True))
+    op.add_column('nomination', sa.Column('collected_by', sa.String(length=200), nullable=False, server_default=''))
+    for column, table, name in FOREIGN_KEYS:
+        if op.get_bind().dialect.name == "sqlite":
+            # Not batch mode's copy of the table: the rows pointing at nominations (evidence
+            # files, notes…) would refuse its DROP TABLE, and the copy would lose the search
+            # triggers (see ef745cf17f66). SQLite adds a column with its reference in place.
+            op.execute(
+                f"ALTER TABLE nomination ADD COLUMN {column} INTEGER"
+                f" CONSTRAINT {name} REFERENCES {table} (id)"
+            )
+        else:
+            op.add_column('nomination', sa.Column(column, sa.Integer(), nullable=True))
+            op.create_foreign_key(name, 'nomination', table, [column], ['id'])
+    op.create_index('ix_nomination_entered_by_id', 'nomination', ['entered_by_id'], unique=False)
+    op.create_index('ix_nomination_import_id', 'nomination', ['import_id'], unique=False)
+    op.create_index('ix_nomination_theme_channel', 'nomination', ['theme_id', 'channel'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('nomination', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_nomination_import_id_nomination_import'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_nomination_entered_by_id_account'), type_='foreignkey')
-        batch_op.drop_index('ix_nomination_theme_channel')
-        batch_op.drop_index(batch_op.f('ix_nomination_import_id'))
-        batch_op.drop_index(batch_op.f('ix_nomination_entered_by_id'))
-        batch_op.drop_column('import_id')
-        batch_op.drop_column('entered_by_id')
-        batch_op.drop_column('collected_by')
-        batch_op.drop_column('received_on')
-        batch_op.drop_column('consent_method')
-        batch_op.drop_column('channel')
+    op.drop_index('ix_nomination_theme_channel', table_name='nomination')
+    op.drop_index('ix_nomination_import_id', table_name='nomination')
+    op.drop_index('ix_nomination_entered_by_id', table_name='nomination')
+    for column, _table, name in FOREIGN_KEYS:
+        if op.get_bind().dialect.name != "sqlite":
+            op.drop_constraint(name, 'nomination', type_='foreignkey')
+        # SQLite 3.35+: ALTER TABLE … DROP COLUMN, no copy of the table (see upgrade).
+        op.drop_column('nomination', column)
+    for column in ('collected_by', 'received_on', 'consent_method', 'channel'):
+        op.drop_column('nomination', column)
 
     with op.batch_alter_table('nomination_import', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_nomination_import_campaign_id'))

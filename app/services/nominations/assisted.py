@@ -29,7 +29,7 @@ from app.services.campaigns.campaigns import get_current_campaign
 from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
-from app.services.text import fold
+from app.services.text import search_text
 
 # Who may enter nominations; the router checks it once, the service again for the CLI and tests.
 INTAKE_ROLES = (Role.staff, Role.admin, Role.volunteer)
@@ -156,7 +156,7 @@ def new_nomination(
         locale=locale,
         privacy_consent_at=now,
         submitted_at=now,
-        search_text=fold(f"{form.nominee_name} {form.nominee_institution}")[:450],
+        search_text=search_text(form.nominee_name, form.nominee_institution),
         entered_by_id=actor.id if actor else None,
         import_id=import_id,
     )

@@ -47,7 +47,7 @@ from app.services.nominations.assisted import (
     require_intake_role,
     row_values,
 )
-from app.services.text import fold
+from app.services.text import search_text
 
 # The template's columns, in its order: one per field of the intake form (the channel is the
 # batch's, the scans are not in a CSV). Their names are a fixed point: README.md lists them.
@@ -498,7 +498,7 @@ def import_batch(
             "reference": secrets.token_urlsafe(16),
             "submission_key": row.key,
             "theme_id": row.theme.id,
-            "search_text": fold(f"{row.form.nominee_name} {row.form.nominee_institution}")[:450],
+            "search_text": search_text(row.form.nominee_name, row.form.nominee_institution),
         }
         pending.append(values)
         if row.form.nominator_email:
