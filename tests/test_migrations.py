@@ -107,3 +107,68 @@ def test_migration_chains_audit_events_written_before_it(
     assert result.ok, result.problems
     with empty_engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
         conn.execute(text("UPDATE audit_event SET action = 'x'"))
+
+
+def test_intake_migration_keeps_nominations_their_files_and_their_search(
+    empty_engine: Engine,
+) -> None:
+    """Issue 15's columns are added to a nomination table that holds rows others point at (an
+    evidence file here); they come out as the web's channel, and the queue still finds them."""
+    from app.forms.filters import NominationFilter
+    from app.models import Channel, ConsentMethod, EvidenceFile, Nomination
+    from app.services.nominations.screening import queue_page
+
+    upgrade(empty_engine, "ef745cf17f66")
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        campaign = conn.execute(
+            text(
+                "INSERT INTO campaign (year, title_es, title_en, intro_es, intro_en,"
+                " nominations_open_on, nominations_close_on, screening_until, vetting_until,"
+                " finalists_on, deliberation_on, results_on, created_at, winners_per_theme)"
+                " VALUES (2030, 'a', 'a', '', '', :d, :d, :d, :d, :d, :d, :d, :at, 1) RETURNING id"
+            ),
+            {"d": at.date(), "at": at},
+        ).scalar_one()
+        theme = conn.execute(
+            text(
+                "INSERT INTO theme (campaign_id, slug, position, name_es, name_en, description_es,"
+                " description_en, eligibility_es, eligibility_en, opens_at, closes_at)"
+                " VALUES (:c, 'youth', 1, 'J', 'Y', '', '', '', '', :at, :at) RETURNING id"
+            ),
+            {"c": campaign, "at": at},
+        ).scalar_one()
+        nomination = conn.execute(
+            text(
+                "INSERT INTO nomination (reference, submission_key, theme_id, status,"
+                " status_reason, search_text, locale, nominee_name, nominee_position,"
+                " nominee_institution, government_level, state, years_of_service,"
+                " nominee_contact, achievement, impact, obstacles, how_known, reference1_name,"
+                " reference1_contact, reference2_name, reference2_contact, nominator_name,"
+                " nominator_email, nominator_phone, nominator_relationship, may_contact,"
+                " reveal_identity, privacy_consent_at, submitted_at) VALUES ('ref-0000000001',"
+                " 'k1', :t, 'received', '', 'lopez ruiz xalapa', 'es', 'Ana López Ruiz', 'p',"
+                " 'Xalapa', 'state', 'VER', 1, '', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i',"
+                " 'i@example.org', '', 'colleague', false, false, :at, :at) RETURNING id"
+            ),
+            {"t": theme, "at": at},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO evidence_file (nomination_id, position, sha256, content_type, size,"
+                " original_name, created_at) VALUES (:n, 0, 'ab', 'application/pdf', 1, 'x.pdf',"
+                " :at)"
+            ),
+            {"n": nomination, "at": at},
+        )
+
+    upgrade(empty_engine)
+
+    assert schema_differences(empty_engine) == []
+    with Session(empty_engine) as session:
+        stored = session.get(Nomination, nomination)
+        assert stored is not None
+        assert (stored.channel, stored.consent_method) == (Channel.web, ConsentMethod.web_form)
+        assert session.exec(select(EvidenceFile.nomination_id)).all() == [nomination]
+        found = queue_page(session, NominationFilter(q="lopez"), campaign_id=campaign)
+        assert [row.nomination.id for row in found.rows] == [nomination]
