@@ -353,7 +353,16 @@ def test_e2e_nomination_with_keyboard_only_reaches_receipt(
 
 # -- console errors, CSP violations and screenshots ---------------------------------------------
 
-PUBLIC_PAGES = ["/", "/about", "/privacy", "/nominate/youth", "/results", "/finalists", "/login"]
+PUBLIC_PAGES = [
+    "/",
+    "/about",
+    "/privacy",
+    "/nominate/youth",
+    "/nominate/youth/print",
+    "/results",
+    "/finalists",
+    "/login",
+]
 # Recorded by the page itself: a violation the console might word differently is still caught.
 CSP_LISTENER = """
 window.__cspViolations = [];
@@ -519,6 +528,9 @@ def test_e2e_axe_finds_no_serious_violation_in_either_language_or_width(
         "/staff/exports",
         "/staff/arco",
         "/staff/outbox",
+        "/staff/intake",
+        "/staff/intake/new/youth",
+        "/staff/intake/import",
     ]
     judge_pages = ["/judges", "/judges/conflicts", world["meeting"], world["dossier"]]
     report: list[dict[str, Any]] = []
