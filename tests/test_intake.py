@@ -556,3 +556,20 @@ def test_import_screens_the_new_nominees_against_the_sanction_lists(
     ).one()
     matched = session.exec(select(SanctionMatch.nomination_id)).all()
     assert matched == [listed.id]
+
+
+def test_admin_invites_a_volunteer_whose_mail_names_the_role(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    from tests.test_staff_users import invite_data, post
+
+    signed_in(client, session, Role.admin, name="Ana Admin")
+
+    response = post(client, "/staff/users/invite", invite_data(role="volunteer", locale="es"))
+
+    assert response.status_code == 303, response.text
+    session.rollback()
+    invited = session.exec(select(Account).where(Account.email == "julia@example.org")).one()
+    assert invited.role is Role.volunteer
+    mail = session.exec(select(OutboxMessage)).one()
+    assert "Voluntariado" in mail.body
