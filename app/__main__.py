@@ -369,57 +369,84 @@ def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
     from app.i18n import Translator
     from app.models import Channel
     from app.services.candidates.sanctions.screening import screen_pending
-    from app.services.nominations.batch import find_campaign, import_batch
+    from app.services.nominations.batch import check_batch, find_campaign, store_batch
 
     path = Path(args.file)
     if not path.is_file():
         return _error("%(path)s is not a file.", {"path": str(path)})
     # Row problems are told in the portal's default language, as its pages would.
     t = Translator(settings.default_locale)
+    channel = Channel(args.channel)
     engine = make_engine(settings)
-    with path.open("rb") as file, session_scope(engine, write=True) as session:
+    now = utcnow()
+    with path.open("rb") as file:
+        # Checked on a plain read; SQLite's write lock is taken only to insert.
+        with session_scope(engine) as reader:
+            try:
+                campaign = find_campaign(reader, year=args.year)
+                checked = check_batch(
+                    reader,
+                    file=file,
+                    channel=channel,
+                    campaign=campaign,
+                    actor=None,
+                    t=t,
+                    now=now,
+                    base_url=settings.base_url,
+                    progress=_progress("rows checked"),
+                )
+            except DomainError as error:
+                return _error(t(error.message, **error.params), {})
         try:
-            campaign = find_campaign(session, year=args.year)
-            report = import_batch(
-                session,
-                file=file,
-                file_name=path.name,
-                channel=Channel(args.channel),
-                campaign=campaign,
-                actor=None,
-                t=t,
-                now=utcnow(),
-                base_url=settings.base_url,
-                checked=_progress("rows checked"),
-                stored=_progress("rows imported"),
-            )
-        except DomainError as error:
-            session.rollback()
-            return _error(t(error.message, **error.params), {})
-        if not report.ok:
-            session.rollback()
-            for problem in report.errors:
-                column = f", {problem.column}" if problem.column else ""
-                print(f"line {problem.line}{column}: {problem.message}", file=sys.stderr)
-            if report.error_count > len(report.errors):
-                print(f"… and {report.error_count - len(report.errors)} more", file=sys.stderr)
-            print(f"error: {report.error_count} problem(s); nothing was imported.", file=sys.stderr)
-            return 1
-        if report.already is not None:
-            when = report.already.created_at.isoformat(timespec="seconds")
-            print(f"This file was already imported on {when}: nothing was stored.")
-            return 0
-        if report.batch is None:
-            print("Every row of this file had been imported before: nothing was stored.")
-            return 0
-        session.commit()
-        skipped = f" ({report.skipped} imported before, not stored again)" if report.skipped else ""
-        print(f"Imported {report.imported} nominations by {args.channel}{skipped}.")
-        # The new nominees against the sanction registries, as after a web nomination.
-        run = screen_pending(
-            session, campaign=campaign, settings=settings, actor=None, now=utcnow()
-        )
-        session.commit()
+            report = checked.report
+            if not report.ok:
+                for problem in report.errors:
+                    column = f", {problem.column}" if problem.column else ""
+                    print(f"line {problem.line}{column}: {problem.message}", file=sys.stderr)
+                if report.error_count > len(report.errors):
+                    print(f"… and {report.error_count - len(report.errors)} more", file=sys.stderr)
+                print(
+                    f"error: {report.error_count} problem(s); nothing was imported.",
+                    file=sys.stderr,
+                )
+                return 1
+            with session_scope(engine, write=True) as session:
+                if report.already is None and report.skipped < report.rows:
+                    try:
+                        report = store_batch(
+                            session,
+                            checked,
+                            file_name=path.name,
+                            channel=channel,
+                            campaign=campaign,
+                            actor=None,
+                            now=now,
+                            progress=_progress("rows imported"),
+                        )
+                    except DomainError as error:
+                        session.rollback()
+                        return _error(t(error.message, **error.params), {})
+                if report.already is not None:
+                    when = report.already.created_at.isoformat(timespec="seconds")
+                    print(f"This file was already imported on {when}: nothing was stored.")
+                    return 0
+                if report.batch is None:
+                    print("Every row of this file had been imported before: nothing was stored.")
+                    return 0
+                session.commit()
+                skipped = (
+                    f" ({report.skipped} imported before, not stored again)"
+                    if report.skipped
+                    else ""
+                )
+                print(f"Imported {report.imported} nominations by {args.channel}{skipped}.")
+                # The new nominees against the sanction registries, as after a web nomination.
+                run = screen_pending(
+                    session, campaign=campaign, settings=settings, actor=None, now=utcnow()
+                )
+                session.commit()
+        finally:
+            checked.close()
     if run.names:
         print(f"Screened {run.names} names: {run.found} new possible matches.")
     return 0

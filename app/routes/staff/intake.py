@@ -304,21 +304,38 @@ def import_file(
             request, templates, session, values=values, errors=errors, status_code=422
         )
     upload.spool.seek(0)
-    try:
-        report = batch.import_batch(
-            session,
+    now = utcnow()
+    # Every row is checked on a plain read, outside SQLite's write lock: nominations sent
+    # meanwhile wait only for the inserts, not for a large file's validation.
+    with Session(request.app.state.engine, expire_on_commit=False) as reader:
+        campaign = batch.find_campaign(reader, year=None)
+        checked = batch.check_batch(
+            reader,
             file=upload.spool,
-            file_name=upload.filename,
             channel=form.channel,
-            campaign=batch.find_campaign(session, year=None),
+            campaign=campaign,
             actor=account,
             t=t,
-            now=utcnow(),
+            now=now,
             base_url=settings.base_url,
         )
+    try:
+        report = checked.report
+        if report.ok and report.already is None and report.skipped < report.rows:
+            report = batch.store_batch(
+                session,
+                checked,
+                file_name=upload.filename,
+                channel=form.channel,
+                campaign=campaign,
+                actor=account,
+                now=now,
+            )
     except DomainError:
         session.rollback()
         raise
+    finally:
+        checked.close()
     if not report.ok:
         session.rollback()
         errors.add("file", t("Nothing was imported: correct the rows listed below and try again."))

@@ -1,12 +1,14 @@
 """Batch intake (issue 15): a CSV file of nominations in the intake template's columns, from
 /staff/intake/import or `python -m app nominations import FILE.csv --channel CHANNEL`.
 
-All or nothing. The file is read twice as a stream, never held whole: first every row is
-checked with the same validation as the web form (and the assisted intake's fields), and every
-bad row is reported with its line, column and reason; only when none is bad is it read again and
-every row inserted, in batches, in the caller's one transaction. The file's SHA-256 is recorded,
-so the same file imported again stores nothing and says so; each row's own hash is its
-nomination's submission key, so a row already imported through another file is not stored twice.
+All or nothing. The file is read once as a stream, never held whole: every row is checked with
+the same validation as the web form (and the assisted intake's fields), every bad row reported
+with its line, column and reason, and each good row's values and receipt kept in a spooled
+temporary file (check_batch, which only reads). Only when no row is bad are they inserted, in
+batches, in the caller's one transaction (store_batch): the write lock is held for the inserts
+alone. The file's SHA-256 is recorded, so the same file imported again stores nothing and says
+so; each row's own hash is its nomination's submission key, so a row already imported through
+another file is not stored twice.
 """
 
 import codecs
@@ -14,7 +16,9 @@ import csv
 import hashlib
 import io
 import json
+import pickle
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -125,6 +129,8 @@ BOOLEAN_COLUMNS = ("privacy_consent", "may_contact", "reveal_identity")
 # Rows inserted per statement, and how often a long import reports its progress.
 BATCH = 500
 PROGRESS_EVERY = 1000
+# Good rows' values kept in memory up to this size while a batch is checked, then on disk.
+SPOOL_BYTES = 16 * 1024 * 1024
 # Bad rows listed at most; past these, a count of the rest.
 MAX_ERRORS = 1000
 # A cell longer than any field of the form, refused before it is held.
@@ -370,6 +376,206 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
+@dataclass
+class CheckedBatch:
+    """A file read once and found good: its report, its hash, and each good row's values and
+    receipt kept in a spooled temporary file (in memory while small), so that storing it takes
+    the database's write lock only to insert."""
+
+    report: ImportReport
+    sha256: str = ""
+    keys: list[str] = field(default_factory=list)
+    # Closed by close(), which every caller runs in a `finally`.
+    rows: IO[bytes] = field(
+        default_factory=lambda: tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115 - see close()
+    )
+
+    def close(self) -> None:
+        self.rows.close()
+
+    def stored_rows(self) -> Iterator[tuple[dict[str, Any], tuple[str, str, str] | None]]:
+        self.rows.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.rows)  # noqa: S301 - written by check_batch just before
+            except EOFError:
+                return
+
+
+def check_batch(
+    session: Session,
+    *,
+    file: IO[bytes],
+    channel: Channel,
+    campaign: Campaign,
+    actor: Account | None,
+    t: Translator,
+    now: datetime,
+    base_url: str,
+    progress: Callable[[int], None] | None = None,
+) -> CheckedBatch:
+    """Reads a CSV batch (a seekable binary file) for `campaign` and checks every row; reads
+    only, so it may run outside the write lock. `actor` is None from the command line."""
+    if actor is not None:
+        require_intake_role(actor)
+    if channel is Channel.web:
+        raise PermissionDenied(N_("The web channel is only ever the public form."))
+    assert campaign.id is not None
+    checked = CheckedBatch(report=ImportReport(), sha256=file_sha256(file))
+    report = checked.report
+    report.already = session.exec(
+        select(NominationImport).where(NominationImport.sha256 == checked.sha256)
+    ).first()
+    if report.already is not None:
+        return checked
+    refuse_after_announcement(session, campaign_id=campaign.id)
+    themes = campaign_themes(session, campaign)
+    today = now.astimezone(TIMEZONE).date()
+    table = Nomination.__table__  # type: ignore[attr-defined]
+    # The columns every row shares (defaults included) come from one model built once: a model
+    # per row cost more than validating it.
+    shared: dict[str, Any] | None = None
+    keys: dict[str, int] = {}
+    for line, row in _check_rows(
+        file,
+        themes=themes,
+        campaign=campaign,
+        channel=channel,
+        t=t,
+        today=today,
+        report=report,
+        progress=progress,
+    ):
+        if row is None:
+            continue
+        if row.key in keys:
+            report.error_count += 1
+            if len(report.errors) < MAX_ERRORS:
+                report.errors.append(
+                    RowError(line, "", t("This row repeats line %(line)s.", line=keys[row.key]))
+                )
+            continue
+        keys[row.key] = line
+        if not report.ok:
+            continue  # nothing will be stored: only the other rows' problems matter now
+        assert row.theme.id is not None
+        if shared is None:
+            model = new_nomination(
+                row.form,
+                theme=row.theme,
+                submission_key=row.key,
+                actor=actor,
+                locale=t.locale,
+                now=now,
+                channel=channel,
+            )
+            shared = {column.key: getattr(model, column.key) for column in table.columns}
+            shared.pop("id", None)
+        values = {
+            **shared,
+            **row_values(row.form, now=now),
+            "reference": secrets.token_urlsafe(16),
+            "submission_key": row.key,
+            "theme_id": row.theme.id,
+            "search_text": search_text(row.form.nominee_name, row.form.nominee_institution),
+        }
+        mail = None
+        if row.form.nominator_email:
+            # The receipt's template reads attributes: a model per mail cost as much as the row.
+            subject, body = render_receipt(
+                SimpleNamespace(**values), theme=row.theme, base_url=base_url, file_count=0
+            )
+            mail = (row.form.nominator_email, subject, body)
+        pickle.dump((values, mail), checked.rows)
+    if report.ok and not report.rows:
+        report.error_count += 1
+        report.errors.append(
+            RowError(1, "", t("The file has no nominations under its header line."))
+        )
+    if not report.ok:
+        return checked
+    checked.keys = list(keys)
+    report.skipped = len(_existing_keys(session, checked.keys))
+    return checked
+
+
+def store_batch(
+    session: Session,
+    checked: CheckedBatch,
+    *,
+    file_name: str,
+    channel: Channel,
+    campaign: Campaign,
+    actor: Account | None,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Stores a checked batch in the caller's one transaction (the caller commits). Asked again
+    here, inside the write transaction: the same file or rows imported meanwhile are skipped."""
+    report = checked.report
+    assert report.ok and campaign.id is not None
+    report.already = session.exec(
+        select(NominationImport).where(NominationImport.sha256 == checked.sha256)
+    ).first()
+    if report.already is not None:
+        return report
+    refuse_after_announcement(session, campaign_id=campaign.id)
+    existing = _existing_keys(session, checked.keys)
+    report.skipped = len(existing)
+    if report.skipped == report.rows:
+        return report
+    batch = NominationImport(
+        campaign_id=campaign.id,
+        sha256=checked.sha256,
+        file_name=file_name[-200:],
+        channel=channel,
+        rows=report.rows - report.skipped,
+        imported_by_id=actor.id if actor else None,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    table = Nomination.__table__  # type: ignore[attr-defined]
+    pending: list[dict[str, Any]] = []
+    mails: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        if pending:
+            session.execute(insert(table), pending)
+            pending.clear()
+        queue_mails(session, mails)
+        mails.clear()
+
+    for values, mail in checked.stored_rows():
+        if values["submission_key"] in existing:
+            continue
+        pending.append({**values, "import_id": batch.id})
+        if mail is not None:
+            mails.append(mail)
+        report.imported += 1
+        if len(pending) >= BATCH:
+            flush()
+        if progress and report.imported % PROGRESS_EVERY == 0:
+            progress(report.imported)
+    flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="nomination.imported",
+        object_type="nomination_import",
+        object_id=batch.id,
+        after={
+            "channel": channel.value,
+            "rows": report.imported,
+            "skipped": report.skipped,
+            "sha256": checked.sha256,
+        },
+    )
+    session.flush()
+    report.batch = batch
+    return report
+
+
 def import_batch(
     session: Session,
     *,
@@ -384,151 +590,36 @@ def import_batch(
     checked: Callable[[int], None] | None = None,
     stored: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Imports a CSV batch (a seekable binary file) into `campaign`, all or nothing; `actor` is
-    None from the command line. The report says what was stored, or why nothing was; the caller
-    commits when `report.ok`, and may roll back otherwise (nothing was written then)."""
-    if actor is not None:
-        require_intake_role(actor)
-    if channel is Channel.web:
-        raise PermissionDenied(N_("The web channel is only ever the public form."))
-    assert campaign.id is not None
-    report = ImportReport()
-    sha256 = file_sha256(file)
-    report.already = session.exec(
-        select(NominationImport).where(NominationImport.sha256 == sha256)
-    ).first()
-    if report.already is not None:
-        return report
-    refuse_after_announcement(session, campaign_id=campaign.id)
-    themes = campaign_themes(session, campaign)
-    today = now.astimezone(TIMEZONE).date()
-
-    # First pass: every row checked, only the keys of good rows kept.
-    keys: dict[str, int] = {}
-    for line, row in _check_rows(
-        file,
-        themes=themes,
-        campaign=campaign,
-        channel=channel,
-        t=t,
-        today=today,
-        report=report,
-        progress=checked,
-    ):
-        if row is None:
-            continue
-        if row.key in keys:
-            report.error_count += 1
-            if len(report.errors) < MAX_ERRORS:
-                report.errors.append(
-                    RowError(line, "", t("This row repeats line %(line)s.", line=keys[row.key]))
-                )
-            continue
-        keys[row.key] = line
-    if not report.ok:
-        return report
-    if not report.rows:
-        report.error_count += 1
-        report.errors.append(
-            RowError(1, "", t("The file has no nominations under its header line."))
-        )
-        return report
-    existing = _existing_keys(session, list(keys))
-    report.skipped = len(existing)
-    if report.skipped == report.rows:
-        return report
-
-    # Second pass: the same rows again, stored in batches in the caller's transaction.
-    batch = NominationImport(
-        campaign_id=campaign.id,
-        sha256=sha256,
-        file_name=file_name[-200:],
-        channel=channel,
-        rows=report.rows - report.skipped,
-        imported_by_id=actor.id if actor else None,
-        created_at=now,
-    )
-    session.add(batch)
-    session.flush()
-    assert batch.id is not None
-    table = Nomination.__table__  # type: ignore[attr-defined]
-    pending: list[dict[str, Any]] = []
-    mails: list[tuple[str, str, str]] = []
-    # The columns every row shares (defaults included) come from one model built once: a model
-    # per row cost more than validating it.
-    shared: dict[str, Any] | None = None
-
-    def flush() -> None:
-        if pending:
-            session.execute(insert(table), pending)
-            pending.clear()
-        queue_mails(session, mails)
-        mails.clear()
-
-    for _line, row in _check_rows(
-        file,
-        themes=themes,
-        campaign=campaign,
-        channel=channel,
-        t=t,
-        today=today,
-        report=ImportReport(),
-        progress=None,
-    ):
-        if row is None or row.key in existing:
-            continue  # cannot be bad the second time: the file is the same
-        existing.add(row.key)
-        assert row.theme.id is not None
-        if shared is None:
-            model = new_nomination(
-                row.form,
-                theme=row.theme,
-                submission_key=row.key,
-                actor=actor,
-                locale=t.locale,
-                now=now,
-                import_id=batch.id,
-                channel=channel,
-            )
-            shared = {column.key: getattr(model, column.key) for column in table.columns}
-            shared.pop("id", None)
-        values = {
-            **shared,
-            **row_values(row.form, now=now),
-            "reference": secrets.token_urlsafe(16),
-            "submission_key": row.key,
-            "theme_id": row.theme.id,
-            "search_text": search_text(row.form.nominee_name, row.form.nominee_institution),
-        }
-        pending.append(values)
-        if row.form.nominator_email:
-            # The receipt's template reads attributes: a model per mail cost as much as the row.
-            subject, body = render_receipt(
-                SimpleNamespace(**values), theme=row.theme, base_url=base_url, file_count=0
-            )
-            mails.append((row.form.nominator_email, subject, body))
-        report.imported += 1
-        if len(pending) >= BATCH:
-            flush()
-        if stored and report.imported % PROGRESS_EVERY == 0:
-            stored(report.imported)
-    flush()
-    audit.record(
+    """Checks and stores a CSV batch in one session, all or nothing (check_batch, then
+    store_batch when every row is good). The report says what was stored, or why nothing was;
+    the caller commits when `report.ok`, and may roll back otherwise (nothing was written)."""
+    batch = check_batch(
         session,
+        file=file,
+        channel=channel,
+        campaign=campaign,
         actor=actor,
-        action="nomination.imported",
-        object_type="nomination_import",
-        object_id=batch.id,
-        after={
-            "channel": channel.value,
-            "rows": report.imported,
-            "skipped": report.skipped,
-            "sha256": sha256,
-        },
+        t=t,
+        now=now,
+        base_url=base_url,
+        progress=checked,
     )
-    session.flush()
-    report.batch = batch
-    return report
+    try:
+        report = batch.report
+        if not report.ok or report.already is not None or report.skipped == report.rows:
+            return report
+        return store_batch(
+            session,
+            batch,
+            file_name=file_name,
+            channel=channel,
+            campaign=campaign,
+            actor=actor,
+            now=now,
+            progress=stored,
+        )
+    finally:
+        batch.close()
 
 
 def template_csv(session: Session, *, now: datetime) -> str:
