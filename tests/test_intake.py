@@ -572,4 +572,4 @@ def test_admin_invites_a_volunteer_whose_mail_names_the_role(
     invited = session.exec(select(Account).where(Account.email == "julia@example.org")).one()
     assert invited.role is Role.volunteer
     mail = session.exec(select(OutboxMessage)).one()
-    assert "Voluntariado" in mail.body
+    assert "Persona voluntaria" in mail.body
