@@ -573,3 +573,29 @@ def test_admin_invites_a_volunteer_whose_mail_names_the_role(
     assert invited.role is Role.volunteer
     mail = session.exec(select(OutboxMessage)).one()
     assert "Persona voluntaria" in mail.body
+
+
+def test_import_page_lists_the_latest_batches_a_volunteer_only_its_own(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    signed_in(client, session, Role.staff, name="Sergio Staff")
+    assert upload(client, csv_file(csv_rows(2)), channel="phone").status_code == 303
+    client.cookies.clear()
+    signed_in(client, session, Role.volunteer, name="Vera Voluntaria")
+    token = csrf_token_from(client.get("/staff/intake/import"))
+    mine = client.post(
+        "/staff/intake/import",
+        data={"csrf_token": token, "channel": "event"},
+        files=[("file", ("evento-plaza.csv", csv_file(csv_rows(3, start=10)), "text/csv"))],
+        follow_redirects=False,
+    )
+
+    page = client.get(mine.headers["location"]).text
+    client.cookies.clear()
+    signed_in(client, session, Role.staff)
+    staff_page = client.get("/staff/intake/import").text
+
+    assert "3 nominaciones importadas" in page
+    assert "evento-plaza.csv" in page and "Vera Voluntaria" in page
+    assert "lote.csv" not in page  # the staff member's batch
+    assert "evento-plaza.csv" in staff_page and "lote.csv" in staff_page

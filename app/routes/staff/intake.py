@@ -17,7 +17,7 @@ from app.forms.errors import FormErrors
 from app.forms.intake import ImportForm
 from app.forms.nomination import INTAKE_CHANNELS, INTAKE_CONSENTS, validate_intake
 from app.i18n import N_, TIMEZONE, Translator
-from app.models import MEXICAN_STATES, Role, Theme, utcnow
+from app.models import MEXICAN_STATES, Account, Role, Theme, utcnow
 from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
 from app.services.nominations import assisted, batch
 from app.services.nominations.intake import files_kept_only_if_referenced
@@ -254,6 +254,7 @@ def _import_page(
     request: Request,
     templates: Templates,
     session: Session,
+    account: Account,
     *,
     values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
@@ -272,6 +273,8 @@ def _import_page(
             "column_help": batch.COLUMN_HELP,
             "slugs": ", ".join(theme.slug for theme in themes),
             "channels": [(c.value, assisted.CHANNEL_LABELS[c]) for c in INTAKE_CHANNELS],
+            "imports": batch.recent_imports(session, actor=account),
+            "channel_labels": assisted.CHANNEL_LABELS,
             "imported": request.query_params.get("imported", ""),
             "skipped": request.query_params.get("skipped", ""),
         },
@@ -280,8 +283,10 @@ def _import_page(
 
 
 @router.get("/import")
-def import_form(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    return _import_page(request, templates, session)
+def import_form(
+    request: Request, session: SessionDep, templates: TemplatesDep, account: CurrentAccount
+) -> Response:
+    return _import_page(request, templates, session, account)
 
 
 @router.post("/import")
@@ -301,7 +306,7 @@ def import_file(
         errors.add("file", t("Choose the CSV file to import."))
     if form is None or upload is None or errors:
         return _import_page(
-            request, templates, session, values=values, errors=errors, status_code=422
+            request, templates, session, account, values=values, errors=errors, status_code=422
         )
     upload.spool.seek(0)
     now = utcnow()
@@ -343,6 +348,7 @@ def import_file(
             request,
             templates,
             session,
+            account,
             values=values,
             errors=errors,
             report=report,
@@ -351,7 +357,7 @@ def import_file(
     if report.batch is None:
         # The same file, or only rows imported before: nothing was stored, and the page says so.
         session.rollback()
-        return _import_page(request, templates, session, values=values, report=report)
+        return _import_page(request, templates, session, account, values=values, report=report)
     session.commit()
     # Screened against the sanction registries once the page has gone, like a web nomination.
     return RedirectResponse(

@@ -50,6 +50,7 @@ from app.services.nominations.assisted import (
     render_receipt,
     require_intake_role,
     row_values,
+    sees_all_entries,
 )
 from app.services.text import search_text
 
@@ -620,6 +621,37 @@ def import_batch(
         )
     finally:
         batch.close()
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    batch: NominationImport
+    # None: from the command line.
+    imported_by: str | None
+
+
+RECENT_IMPORTS = 20
+
+
+def recent_imports(session: Session, *, actor: Account) -> list[ImportRow]:
+    """The latest batches of the current campaign: all of them for staff, a volunteer's own."""
+    require_intake_role(actor)
+    campaign = get_current_campaign(session)
+    if campaign is None:
+        return []
+    query = (
+        select(NominationImport, Account.name)
+        .outerjoin(Account, col(Account.id) == NominationImport.imported_by_id)
+        .where(NominationImport.campaign_id == campaign.id)
+    )
+    if not sees_all_entries(actor):
+        query = query.where(NominationImport.imported_by_id == actor.id)
+    found = session.exec(
+        query.order_by(
+            col(NominationImport.created_at).desc(), col(NominationImport.id).desc()
+        ).limit(RECENT_IMPORTS)
+    ).all()
+    return [ImportRow(batch, name) for batch, name in found]
 
 
 def template_csv(session: Session, *, now: datetime) -> str:
