@@ -12,6 +12,7 @@ from app.models.candidate import (
     VettingCheck,
     VettingStatus,
 )
+from app.models.consent import ConsentChannel, ConsentStatus, FinalistConsent
 from app.models.judging import (
     ConflictDeclaration,
     Criterion,
@@ -67,11 +68,14 @@ __all__ = [
     "CheckResult",
     "CheckpointReason",
     "ConflictDeclaration",
+    "ConsentChannel",
     "ConsentMethod",
+    "ConsentStatus",
     "Criterion",
     "EntryType",
     "EvidenceFile",
     "Finalist",
+    "FinalistConsent",
     "Gender",
     "GovernmentLevel",
     "JudgeAssignment",
