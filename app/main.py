@@ -18,7 +18,7 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.models import utcnow
-from app.routes import auth, judges, public, results, staff, transparency
+from app.routes import auth, consent, judges, public, results, staff, transparency
 from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.judging.progress import ReminderSender
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(results.router)
+    app.include_router(consent.router)
     app.include_router(auth.router)
     app.include_router(staff.intake_router)
     app.include_router(staff.router)

@@ -14,8 +14,11 @@ from app.models import (
     Campaign,
     Candidate,
     ConflictDeclaration,
+    ConsentChannel,
+    ConsentStatus,
     Criterion,
     Finalist,
+    FinalistConsent,
     JudgeAssignment,
     Meeting,
     MeetingFinalist,
@@ -196,7 +199,10 @@ def make_candidate(session: Session, theme: Theme, **overrides: Any) -> Candidat
 
 
 def make_finalist(session: Session, theme: Theme, **overrides: Any) -> Finalist:
+    """A finalist who consented to every item (by letter), unless `consented=False`: public
+    pages name no one without consent (issue 15)."""
     candidate = overrides.pop("candidate", None) or make_candidate(session, theme)
+    consented = overrides.pop("consented", True)
     values: dict[str, Any] = {
         "candidate_id": candidate.id,
         "theme_id": theme.id,
@@ -210,7 +216,25 @@ def make_finalist(session: Session, theme: Theme, **overrides: Any) -> Finalist:
     finalist = Finalist(**values)
     session.add(finalist)
     session.commit()
+    if consented:
+        give_consent(session, finalist)
     return finalist
+
+
+def give_consent(session: Session, finalist: Finalist, **items: bool) -> FinalistConsent:
+    assert finalist.id is not None
+    consent = FinalistConsent(
+        finalist_id=finalist.id,
+        status=ConsentStatus.given,
+        name_and_position=True,
+        photo=items.get("photo", True),
+        story=items.get("story", True),
+        channel=ConsentChannel.letter,
+        answered_at=utcnow(),
+    )
+    session.add(consent)
+    session.commit()
+    return consent
 
 
 def make_criteria(

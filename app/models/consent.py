@@ -55,3 +55,7 @@ class FinalistConsent(SQLModel, table=True):
     withdrawn_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = timestamp(default_now=True)
     updated_at: datetime = timestamp(default_now=True)
+
+    @property
+    def requested_changes(self) -> bool:
+        return bool(self.requested_name or self.requested_position or self.requested_note)

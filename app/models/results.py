@@ -42,7 +42,8 @@ class ResultsRevision(SQLModel, table=True):
     reason: str = Field(default="", sa_type=Text)
     # The published content as JSON: winners with their profiles and "how they were chosen".
     content: str = Field(default="", sa_type=Text)
-    created_by_id: int = Field(foreign_key="account.id")
+    # Empty for a revision the portal published itself: a finalist withdrew by their link.
+    created_by_id: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime = timestamp(default_now=True)
     published_at: datetime | None = timestamp(nullable=True)
     # The audit chain's head hash once publishing committed: the signed checkpoint with this

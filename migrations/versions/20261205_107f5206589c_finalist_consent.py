@@ -52,7 +52,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('finalist_id', name=op.f('uq_finalist_consent_finalist_id')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_finalist_consent_token_hash'))
     )
+    # A revision the portal publishes itself, when a finalist withdraws by their link, has no
+    # staff author.
+    with op.batch_alter_table('results_revision', schema=None) as batch_op:
+        batch_op.alter_column('created_by_id', existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute('DELETE FROM results_revision WHERE created_by_id IS NULL')
+    with op.batch_alter_table('results_revision', schema=None) as batch_op:
+        batch_op.alter_column('created_by_id', existing_type=sa.Integer(), nullable=False)
     op.drop_table('finalist_consent')

@@ -181,6 +181,7 @@ def _finalists_page(
             "photo_src": _staff_photo_src,
             "preview": True,
             "call_open": campaigns.call_is_open(session, campaign=campaign, now=utcnow()),
+            "consent_missing": shared.consent_missing(session, campaign.id or 0),
             "values": values or {},
             "errors": errors or FormErrors(),
         },

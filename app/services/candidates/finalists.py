@@ -7,7 +7,7 @@ the same content-addressed file store; the finalist row holds its hash.
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -19,6 +19,7 @@ from app.models import (
     Campaign,
     Candidate,
     Finalist,
+    FinalistConsent,
     Nomination,
     Theme,
     VettingStatus,
@@ -189,6 +190,10 @@ def remove_finalist(session: Session, *, actor: Account, finalist_id: int) -> No
         # Judging refers to finalists (declared conflicts, meetings, scores, winners); the
         # database refuses to lose a finalist they name, and so do we, with a reason.
         with session.begin_nested():
+            # Their consent goes with them (the trail keeps its history).
+            session.exec(
+                delete(FinalistConsent).where(col(FinalistConsent.finalist_id) == finalist.id)
+            )
             session.delete(finalist)
             session.flush()
     except IntegrityError:

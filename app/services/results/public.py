@@ -18,7 +18,13 @@ from app.models import Campaign, Finalist, ResultsRevision, RevisionStatus, Them
 from app.services.campaigns.campaigns import get_current_campaign
 from app.services.files import FileStore
 from app.services.results.revisions import RevisionView, published_only, revisions_of
-from app.services.results.shared import Stage, campaign_stage
+from app.services.results.shared import (
+    Stage,
+    campaign_stage,
+    consents_of,
+    may_be_named,
+    profile,
+)
 from app.services.results.winners import finalists_content
 
 _IMAGE_TYPES = (
@@ -200,8 +206,11 @@ def public_photo(session: Session, *, store: FileStore, finalist_id: int, versio
         raise NotFound(N_("We could not find this photo."))
     finalist, campaign = row
     allowed: list[str] = []
-    if campaign.finalists_announced_at is not None and finalist.photo_sha256:
-        allowed.append(finalist.photo_sha256)
+    # The live photo only with the finalist's consent to name and photo (issue 15).
+    consent = consents_of(session, [finalist_id]).get(finalist_id)
+    live = profile(finalist, consent)["photo_sha256"]
+    if campaign.finalists_announced_at is not None and live and may_be_named(consent):
+        allowed.append(live)
     for revision in published_only(revisions_of(session, campaign.id or 0)):
         for theme in json.loads(revision.content)["themes"]:
             for entry in [*theme["winners"], *theme["finalists"]]:

@@ -37,9 +37,11 @@ from app.services.results import transparency
 from app.services.results.shared import (
     FieldInvalid,
     campaign_header,
+    consents_of,
     finalists_of,
     fingerprint,
     lock_campaign,
+    may_be_named,
     profile,
     theme_header,
     themes_of,
@@ -75,6 +77,15 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
     finalists = finalists_of(session, campaign_id)
     by_id = {f.id: f for f in finalists}
     winners = winners_of(session, campaign_id)
+    # Only finalists who consent to being named are in the snapshot; the figures count all.
+    consents = consents_of(session, [f.id for f in finalists if f.id is not None])
+
+    def named(chosen: list[Finalist]) -> list[dict[str, Any]]:
+        return [
+            profile(f, consents.get(f.id or 0))
+            for f in chosen
+            if may_be_named(consents.get(f.id or 0))
+        ]
 
     nominations = session.execute(
         select(
@@ -152,8 +163,8 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
         theme_entries.append(
             {
                 **theme_header(theme),
-                "winners": [profile(f) for f in theme_winners],
-                "finalists": [profile(f) for f in theme_finalists],
+                "winners": named(theme_winners),
+                "finalists": named(theme_finalists),
                 # The meeting whose ranking the theme's winners were confirmed from.
                 "final_meeting": finals[theme.id].number if theme.id in finals else None,
                 "figures": {

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput, NotFound
 from app.i18n import N_
-from app.models import Campaign, Finalist, Theme, Winner
+from app.models import Campaign, ConsentStatus, Finalist, FinalistConsent, Theme, Winner
 from app.services.campaigns.campaigns import get_current_campaign
 
 
@@ -67,17 +67,69 @@ def winners_of(session: Session, campaign_id: int) -> list[Winner]:
     )
 
 
-def profile(finalist: Finalist) -> dict[str, Any]:
-    """The public profile of a finalist: what /finalists and the results may show."""
+def consents_of(session: Session, finalist_ids: list[int]) -> dict[int, FinalistConsent]:
+    """The consent records of these finalists, by finalist id (one query)."""
+    if not finalist_ids:
+        return {}
+    rows = session.exec(
+        select(FinalistConsent).where(col(FinalistConsent.finalist_id).in_(finalist_ids))
+    ).all()
+    return {row.finalist_id: row for row in rows}
+
+
+def may_be_named(consent: FinalistConsent | None) -> bool:
+    """The rule of every public page: a finalist is named only with their consent to name and
+    position, given and not withdrawn (issue 15)."""
+    return (
+        consent is not None and consent.status is ConsentStatus.given and consent.name_and_position
+    )
+
+
+def profile(finalist: Finalist, consent: FinalistConsent | None) -> dict[str, Any]:
+    """The public profile of a finalist: what /finalists and the results may show, with only
+    the items the finalist consented to (the photo, the story told about them)."""
+    photo = consent is not None and consent.photo
+    story = consent is not None and consent.story
     return {
         "finalist_id": finalist.id,
         "public_name": finalist.public_name,
         "public_position": finalist.public_position,
         "public_institution": finalist.public_institution,
-        "citation_es": finalist.citation_es,
-        "citation_en": finalist.citation_en,
-        "photo_sha256": finalist.photo_sha256,
+        "citation_es": finalist.citation_es if story else "",
+        "citation_en": finalist.citation_en if story else "",
+        "photo_sha256": finalist.photo_sha256 if photo else "",
     }
+
+
+def named_finalists_of(
+    session: Session, campaign_id: int
+) -> list[tuple[Finalist, FinalistConsent]]:
+    """The finalists public pages may name, with their consent (finalists_of's order)."""
+    finalists = finalists_of(session, campaign_id)
+    consents = consents_of(session, [f.id for f in finalists if f.id is not None])
+    named = []
+    for finalist in finalists:
+        consent = consents.get(finalist.id or 0)
+        if consent is not None and may_be_named(consent):
+            named.append((finalist, consent))
+    return named
+
+
+def consent_missing(
+    session: Session, campaign_id: int
+) -> list[tuple[Finalist, FinalistConsent | None]]:
+    """Finalists who may not be announced yet: no consent (asked or not), declined, withdrawn,
+    or changes they asked for that staff have not applied."""
+    finalists = finalists_of(session, campaign_id)
+    consents = consents_of(session, [f.id for f in finalists if f.id is not None])
+    missing = []
+    for finalist in finalists:
+        consent = consents.get(finalist.id or 0)
+        if not may_be_named(consent) or (
+            consent is not None and consent.requested_changes and not consent.changes_handled_at
+        ):
+            missing.append((finalist, consent))
+    return missing
 
 
 def theme_header(theme: Theme) -> dict[str, Any]:

@@ -32,9 +32,11 @@ from app.services.mail import notifications
 from app.services.results.shared import (
     FieldInvalid,
     campaign_header,
+    consent_missing,
     finalists_of,
     fingerprint,
     lock_campaign,
+    named_finalists_of,
     profile,
     theme_header,
     themes_of,
@@ -352,19 +354,34 @@ def confirm_winners(
 
 
 def finalists_content(session: Session, *, campaign: Campaign) -> dict[str, Any]:
-    """What /finalists shows, built from the live profiles."""
+    """What /finalists shows, built from the live profiles of the finalists who consented."""
     assert campaign.id is not None
-    finalists = finalists_of(session, campaign.id)
+    named = named_finalists_of(session, campaign.id)
     return {
         "campaign": campaign_header(campaign),
         "themes": [
             {
                 **theme_header(theme),
-                "finalists": [profile(f) for f in finalists if f.theme_id == theme.id],
+                "finalists": [profile(f, c) for f, c in named if f.theme_id == theme.id],
             }
             for theme in themes_of(session, campaign.id)
         ],
     }
+
+
+def check_consent(session: Session, *, campaign: Campaign) -> None:
+    """Finalists are announced only with every finalist's consent (issue 15): the refusal
+    names whom it waits for."""
+    assert campaign.id is not None
+    missing = consent_missing(session, campaign.id)
+    if missing:
+        raise Conflict(
+            N_(
+                "The finalists cannot be announced yet: the consent of %(names)s is missing,"
+                " declined or withdrawn, or changes they asked for are not applied yet."
+            ),
+            names=", ".join(finalist.public_name for finalist, _ in missing),
+        )
 
 
 OVERRIDE_MAX_CHARS = 2000
@@ -440,6 +457,7 @@ def announce_finalists(
             return 0
         raise Conflict(N_("The finalists were already announced."))
     check_announcement(session, campaign=campaign)  # no open sanction match (issue 14)
+    check_consent(session, campaign=campaign)
     if not any(theme["finalists"] for theme in content["themes"]):
         raise Conflict(N_("There are no finalists to announce yet."))
     if previewed != fingerprint(content):
