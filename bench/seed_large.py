@@ -58,9 +58,12 @@ from app.models import (
     CheckKind,
     CheckResult,
     ConflictDeclaration,
+    ConsentChannel,
+    ConsentStatus,
     Criterion,
     EvidenceFile,
     Finalist,
+    FinalistConsent,
     Gender,
     GovernmentLevel,
     JudgeAssignment,
@@ -550,6 +553,16 @@ def choose_finalists(
          "public_institution", "citation_es", "citation_en", "photo_sha256", "created_at",
          "updated_at"),
         rows,
+    )  # fmt: skip
+    # Every finalist consented by letter: public pages name no one without consent (issue 15).
+    loader.insert(
+        FinalistConsent,
+        ("finalist_id", "status", "name_and_position", "photo", "story", "requested_name",
+         "requested_position", "requested_note", "channel", "recorded_by_id", "answered_at",
+         "evidence_sha256", "evidence_name", "evidence_type", "email", "locale", "created_at",
+         "updated_at"),
+        ((f, ConsentStatus.given, True, True, True, "", "", "", ConsentChannel.letter, staff_id,
+          when, "", "", "", "", "es", when, when) for f in edition.finalists),
     )  # fmt: skip
     loader.insert(
         VettingCheck,

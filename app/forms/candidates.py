@@ -5,12 +5,13 @@ from datetime import date
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from app.forms.base import InputForm, OptionalRowId, QueryFilter, RowId, validate
 from app.forms.errors import FormErrors
-from app.forms.text import Text, blank_to_none
+from app.forms.text import Line, Text, blank_to_none
 from app.i18n import Translator
-from app.models import CheckKind, CheckResult, VettingStatus
+from app.models import MEXICAN_STATES, CheckKind, CheckResult, VettingStatus
 
 # The earliest date a vetting check can bear: an older one is a typing mistake.
 EARLIEST_CHECK = date(2000, 1, 1)
@@ -151,3 +152,23 @@ def validate_status(
     if form is not None and form.status is VettingStatus.flagged and not form.vetting_note:
         errors.add("vetting_note", t("Say why the candidate is flagged."))
     return (None, errors) if errors else (form, errors)
+
+
+def _state_or_blank(value: object) -> object:
+    if value not in ("", *MEXICAN_STATES):
+        raise PydanticCustomError("enum", "unknown state")
+    return value
+
+
+class RenameForm(InputForm):
+    """A candidate's name as staff found it to be (a typo in the nominations, a full name)."""
+
+    name: Line = Field(min_length=1, max_length=200)
+    institution: Line = Field("", max_length=200)
+    state: Annotated[str, BeforeValidator(_state_or_blank)] = ""
+
+
+class SplitForm(InputForm):
+    """The nominations that name another person, moved to a new candidate of their own."""
+
+    nominations: list[RowId] = Field(default_factory=list, max_length=500)

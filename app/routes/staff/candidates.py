@@ -13,6 +13,8 @@ from app.forms.candidates import (
     GroupForm,
     GroupManyForm,
     MergeForm,
+    RenameForm,
+    SplitForm,
     validate_check,
     validate_checklist,
     validate_status,
@@ -20,10 +22,17 @@ from app.forms.candidates import (
 from app.forms.errors import FormErrors
 from app.i18n import TIMEZONE, Translator
 from app.models import MEXICAN_STATES, utcnow
-from app.services.candidates import grouping, vetting
+from app.services.candidates import grouping, history, vetting
 from app.services.candidates.grouping import Refused
 from app.services.candidates.sanctions.overview import candidate_sanctions
-from app.web.deps import CurrentAccount, PathId, SessionDep, TemplatesDep, TranslatorDep
+from app.web.deps import (
+    CurrentAccount,
+    PathId,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TranslatorDep,
+)
 from app.web.form_body import VerifiedForm, form_lists, form_values
 from app.web.templating import Templates, translator
 
@@ -186,6 +195,9 @@ def _detail_page(
         "checklist_on": _today(),
         "status": candidate.vetting_status.value,
         "vetting_note": candidate.vetting_note,
+        "name": candidate.name,
+        "institution": candidate.institution,
+        "state": candidate.state,
     }
     return templates.render(
         request,
@@ -206,6 +218,8 @@ def _detail_page(
             "status_options": [(k.value, t(v)) for k, v in vetting.STATUS_LABELS.items()],
             "values": {**defaults, **(values or {})},
             "errors": errors or FormErrors(),
+            "history": history.candidate_history(session, candidate_id=candidate_id),
+            "history_labels": {k: t(v) for k, v in history.HISTORY_LABELS.items()},
         },
         status_code=status_code,
     )
@@ -273,6 +287,79 @@ def merge_candidate(
         )
     session.commit()
     return RedirectResponse(f"/staff/candidates/{candidate_id}#nominations", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/rename")
+def rename_candidate(
+    request: Request,
+    candidate_id: PathId,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """A corrected name; the sanction screening runs again with it."""
+    values = form_values(body)
+    form, errors = validate(RenameForm, values, t, bad_encoding=body.bad_encoding)
+    if form is not None:
+        try:
+            history.rename_candidate(
+                session,
+                actor=account,
+                candidate_id=candidate_id,
+                name=form.name,
+                institution=form.institution,
+                state=form.state,
+                settings=settings,
+                now=utcnow(),
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if form is None or errors:
+        return _detail_page(
+            request, templates, session, candidate_id, values=values, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{candidate_id}", status_code=303)
+
+
+@router.post("/candidates/{candidate_id}/split")
+def split_candidate(
+    request: Request,
+    candidate_id: PathId,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """The ticked nominations name another person: they become a new candidate."""
+    values = {**form_values(body), **form_lists(body, "nominations")}
+    form, errors = validate(SplitForm, values, t, bad_encoding=body.bad_encoding)
+    new = None
+    if form is not None:
+        try:
+            new = history.split_candidate(
+                session,
+                actor=account,
+                candidate_id=candidate_id,
+                nomination_ids=list(form.nominations),
+                settings=settings,
+                now=utcnow(),
+            )
+        except Refused as refused:
+            session.rollback()
+            _refusal(refused, t, errors)
+    if new is None:
+        return _detail_page(
+            request, templates, session, candidate_id, errors=errors, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/candidates/{new.id}", status_code=303)
 
 
 @router.post("/candidates/{candidate_id}/nominations/{nomination_id}/detach")

@@ -9,7 +9,7 @@ from app.forms.accounts import InviteForm, RoleForm
 from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
-from app.models import Account, Role, utcnow
+from app.models import Account, Role, TokenPurpose, utcnow
 from app.services.accounts import accounts
 from app.web.deps import (
     CurrentAccount,
@@ -31,6 +31,11 @@ DONE = {
     "role": N_("The role is changed. That person must sign in again."),
     "deactivated": N_("The account is deactivated and was signed out everywhere."),
     "reactivated": N_("The account is active again."),
+    "resent_invitation": N_("A new invitation is on its way; earlier links no longer work."),
+    "resent_reset": N_(
+        "A link to choose a new password is on its way (it works for one hour); earlier links"
+        " no longer work."
+    ),
 }
 ROLE_ORDER = (Role.staff, Role.admin, Role.judge, Role.volunteer)
 
@@ -140,3 +145,27 @@ def reactivate(
     account_id: PathId, body: VerifiedForm, actor: CurrentAccount, session: SessionDep
 ) -> Response:
     return _set_active(session, actor, account_id, active=True)
+
+
+@router.post("/users/{account_id}/resend")
+def resend(
+    request: Request,
+    account_id: PathId,
+    body: VerifiedForm,
+    actor: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    try:
+        purpose = accounts.resend_link(
+            session, actor=actor, account_id=account_id, now=utcnow(), base_url=settings.base_url
+        )
+    except Conflict as refused:
+        session.rollback()
+        errors = FormErrors(general=[t(refused.message, **refused.params)])
+        return _page(request, templates, session, t, errors=errors, status_code=409)
+    session.commit()
+    done = "resent_invitation" if purpose is TokenPurpose.set_password else "resent_reset"
+    return RedirectResponse(f"/staff/users?done={done}", status_code=303)

@@ -318,3 +318,55 @@ def set_active(
     )
     session.flush()
     return account
+
+
+def resend_link(
+    session: Session, *, actor: Account, account_id: int, now: datetime, base_url: str
+) -> TokenPurpose:
+    """Sends a person a fresh link: the invitation again while they never chose a password,
+    otherwise a one-time link to choose a new one (valid one hour). Their older unused links
+    stop working. Returns which kind went."""
+    account = _get_account(session, account_id)
+    if not account.is_active:
+        raise Conflict(N_("This account is deactivated: reactivate it before sending a link."))
+    session.execute(
+        update(AccountToken)
+        .where(col(AccountToken.account_id) == account.id, col(AccountToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    invited = not account.password_hash
+    purpose = TokenPurpose.set_password if invited else TokenPurpose.reset_password
+    lifetime = SET_PASSWORD_LIFETIME if invited else RESET_PASSWORD_LIFETIME
+    token = issue_token(session, account=account, purpose=purpose, lifetime=lifetime, now=now)
+    link = set_password_link(base_url, token)
+    if invited:
+        subject, body = render_mail(
+            "invitation",
+            account.locale,
+            person=account.name,
+            inviter=actor.name,
+            role=ROLE_LABELS[account.role],
+            link=link,
+            login_url=f"{base_url.rstrip('/')}/login",
+            days=SET_PASSWORD_LIFETIME.days,
+        )
+    else:
+        subject, body = render_mail(
+            "password_reset",
+            account.locale,
+            person=account.name,
+            link=link,
+            reset_url=f"{base_url.rstrip('/')}/password-reset",
+            minutes=int(RESET_PASSWORD_LIFETIME.total_seconds() // 60),
+        )
+    queue_mail(session, to=account.email, subject=subject, body=body)
+    audit.record(
+        session,
+        actor=actor,
+        action="account.link_resent",
+        object_type="account",
+        object_id=account.id,
+        after={"purpose": str(purpose)},
+    )
+    session.flush()
+    return purpose

@@ -405,7 +405,7 @@ def snapshot(candidate: Candidate, nominations: list[int]) -> dict[str, object]:
     }
 
 
-def _record_moves(
+def record_moves(
     session: Session,
     *,
     actor: Account,
@@ -474,7 +474,7 @@ def create_candidate(
         object_id=candidate.id,
         after=snapshot(candidate, ids),
     )
-    _record_moves(session, actor=actor, nominations=ids, before=None, after=candidate.id)
+    record_moves(session, actor=actor, nominations=ids, before=None, after=candidate.id)
     return candidate
 
 
@@ -515,9 +515,7 @@ def add_nomination(
         before={"nominations": before},
         after={"nominations": sorted([*before, nomination_id])},
     )
-    _record_moves(
-        session, actor=actor, nominations=[nomination_id], before=None, after=candidate.id
-    )
+    record_moves(session, actor=actor, nominations=[nomination_id], before=None, after=candidate.id)
     return candidate
 
 
@@ -645,7 +643,7 @@ def merge_candidates(
         before=before_source,
         after={"merged_into": target.id},
     )
-    _record_moves(
+    record_moves(
         session,
         actor=actor,
         nominations=source_nominations,
@@ -701,9 +699,7 @@ def detach_nomination(
         before={"nominations": before},
         after={"nominations": remaining, "detached": nomination_id},
     )
-    _record_moves(
-        session, actor=actor, nominations=[nomination_id], before=candidate.id, after=None
-    )
+    record_moves(session, actor=actor, nominations=[nomination_id], before=candidate.id, after=None)
     if remaining:
         candidate.updated_at = utcnow()
         session.add(candidate)

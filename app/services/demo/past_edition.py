@@ -23,8 +23,11 @@ from app.models import (
     CheckKind,
     CheckResult,
     ConflictDeclaration,
+    ConsentChannel,
+    ConsentStatus,
     Criterion,
     Finalist,
+    FinalistConsent,
     GovernmentLevel,
     JudgeAssignment,
     Meeting,
@@ -392,6 +395,22 @@ def _vet_and_choose_finalists(
         )
         session.add(finalist)
         finalists.append(finalist)
+    session.flush()
+    # Each finalist consented by a signed letter, recorded by staff, before the announcement.
+    for finalist in finalists:
+        session.add(
+            FinalistConsent(
+                finalist_id=_id(finalist),
+                status=ConsentStatus.given,
+                name_and_position=True,
+                photo=True,
+                story=True,
+                channel=ConsentChannel.letter,
+                recorded_by_id=_id(staff),
+                answered_at=_at(date(year, 6, 16)),
+                created_at=_at(date(year, 6, 16)),
+            )
+        )
     session.flush()
     campaign.finalists_announced_at = _at(campaign.finalists_on, 10)
     session.add(campaign)
