@@ -20,6 +20,7 @@ from app.models import (
     Theme,
 )
 from tests.factories import csrf_token_from, make_criteria, make_open_campaign, sign_in
+from tests.test_consent import mailed_link
 from tests.test_publishing import close_the_call, give_scores, quick_account
 from tests.test_staff_candidates import make_nomination
 
@@ -41,6 +42,14 @@ class Staff:
         )
         assert response.status_code == 303, (path, response.status_code, response.text[-3000:])
         return response
+
+
+def answer_consent(client: TestClient, link: str, **items: str) -> Response:
+    """The nominee's own answer, from another browser (staff stay signed in on `client`)."""
+    nominee = TestClient(client.app, base_url="http://testserver")
+    page = nominee.get(link)
+    data = {"csrf_token": csrf_token_from(page), "decision": "consent", "name_and_position": "yes"}
+    return nominee.post(link, data={**data, **items}, follow_redirects=False)
 
 
 def fresh(session: Session) -> None:
@@ -135,6 +144,17 @@ def test_an_edition_from_nominations_to_published_winners_takes_under_50_staff_p
     fresh(session)
     finalists = session.exec(select(Finalist).order_by(col(Finalist.id))).all()
     assert len(finalists) == 10
+
+    # Each finalist is asked for consent by e-mail and answers through the link (issue 15).
+    for finalist in finalists:
+        email = f"finalista-{finalist.id}@example.org"
+        staff.post(
+            f"/staff/finalists/{finalist.id}/consent/request",
+            f"/staff/finalists/{finalist.id}/consent",
+            {"email": email, "locale": "es"},
+        )
+        answered = answer_consent(client, mailed_link(session, email), photo="yes", story="yes")
+        assert answered.status_code == 303
 
     # The call is over (the calendar, not a post); the finalists are announced.
     close_the_call(session, campaign, youth, sustainability)
