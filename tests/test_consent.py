@@ -382,6 +382,8 @@ def test_staff_record_a_letter_consent_with_its_evidence(
     [event] = actions(session, "consent.given")
     assert event.actor_id == cycle.staff.id
     assert json.loads(event.after)["channel"] == "letter"
+    listed = client.get("/staff/finalists").text
+    assert f'<a href="/staff/finalists/{cycle.carla.id}/consent">consented</a>' in listed
     # The story was not consented to: the profile shows no citation.
     assert announce(client).status_code == 303
     public = client.get("/finalists?lang=es").text

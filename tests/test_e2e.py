@@ -175,6 +175,14 @@ def test_e2e_whole_cycle_from_nomination_to_published_winner(
         page.get_by_role("button", name="Choose as finalist").click()
         expect(page.locator("main")).to_contain_text(nomination.nominee_name)
         screenshot(page, "cycle-07-finalists")
+        # The finalist consented in a signed letter, which staff record (issue 15).
+        page.get_by_role("link", name="Consent to being named").click()
+        page.get_by_label("How they answered").select_option("letter")
+        page.get_by_label("Their answer").select_option("consent")
+        page.get_by_label("Name and position").check()
+        page.get_by_label("The story told about them").check()
+        page.get_by_role("button", name="Record the answer").click()
+        expect(page.locator("#consent-status")).to_contain_text("consented")
 
         # Staff open a meeting of the Youth theme: both finalists are in it.
         page.goto("/staff/meetings")

@@ -46,6 +46,7 @@ PROFILE_FIELDS = (
 class FinalistRow:
     finalist: Finalist
     candidate: Candidate
+    consent: FinalistConsent | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,14 @@ def finalists_overview(session: Session) -> FinalistsOverview:
         .order_by(col(Finalist.created_at), col(Finalist.id))
     ).all()
     chosen = {candidate.id for _, candidate in rows}
+    consents = {
+        c.finalist_id: c
+        for c in session.exec(
+            select(FinalistConsent).where(
+                col(FinalistConsent.finalist_id).in_([f.id for f, _ in rows])
+            )
+        ).all()
+    }
     cleared = session.exec(
         select(Candidate).where(
             Candidate.campaign_id == campaign.id,
@@ -99,7 +108,11 @@ def finalists_overview(session: Session) -> FinalistsOverview:
         themes=[
             ThemeFinalists(
                 theme=theme,
-                finalists=[FinalistRow(f, c) for f, c in rows if f.theme_id == theme.id],
+                finalists=[
+                    FinalistRow(f, c, consents.get(f.id or 0))
+                    for f, c in rows
+                    if f.theme_id == theme.id
+                ],
                 choosable=sorted(
                     (c for c in cleared if c.theme_id == theme.id and c.id not in chosen),
                     key=lambda c: fold(c.name),
