@@ -26,6 +26,7 @@ from app.config import Settings
 from app.i18n import TIMEZONE
 from app.models import Account, Nomination, NominationStatus, OutboxMessage, Role, metadata, utcnow
 from app.services.accounts.accounts import create_account
+from app.services.results import consent
 from app.web import csrf
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -126,6 +127,9 @@ class World:
     admin: Account
     judge: Account
     reset_token: str = ""
+    # A finalist asked for consent, and the link mailed to them (issue 15).
+    consent_finalist_id: int = 0
+    consent_token: str = ""
 
 
 @pytest.fixture
@@ -154,6 +158,21 @@ def world(client: TestClient, session: Session) -> World:
     )
     session.commit()
     assert new.set_password_token
+    staff = make_account(session, Role.staff)
+    asked = make_finalist(session, youth, consented=False)
+    consent.request_consent(
+        session,
+        actor=staff,
+        finalist_id=asked.id or 0,
+        email="finalista@example.org",
+        locale="es",
+        now=utcnow(),
+        base_url="http://testserver",
+    )
+    session.commit()
+    mail = session.exec(sqlmodel_select(OutboxMessage)).all()[-1]
+    consent_link = re.search(r"/consent/([A-Za-z0-9_-]{43})", mail.body)
+    assert consent_link is not None
     return World(
         nomination_id=nomination.id,
         candidate_id=candidate.id,  # type: ignore[arg-type]
@@ -161,10 +180,12 @@ def world(client: TestClient, session: Session) -> World:
         open_finalist_id=other_finalist.id,  # type: ignore[arg-type]
         meeting_id=meeting.id,  # type: ignore[arg-type]
         theme_id=youth.id,  # type: ignore[arg-type]
-        staff=make_account(session, Role.staff),
+        staff=staff,
         admin=make_account(session, Role.admin),
         judge=judge,
         reset_token=new.set_password_token,
+        consent_finalist_id=asked.id or 0,
+        consent_token=consent_link.group(1),
     )
 
 
@@ -198,6 +219,34 @@ def _judge(w: World) -> Account:
 
 
 FORMS = [
+    FormSpec(
+        "consent",
+        None,
+        page=lambda w: f"/consent/{w.consent_token}",
+        action=lambda w: f"/consent/{w.consent_token}",
+        values=lambda w: {
+            "decision": "consent",
+            "name_and_position": "yes",
+            "requested_note": "Otra foto, por favor.",
+        },
+        text_field="requested_note",
+        own_csrf_form=True,
+    ),
+    FormSpec(
+        "consent_recorded_by_staff",
+        Role.staff,
+        page=lambda w: f"/staff/finalists/{w.consent_finalist_id}/consent",
+        action=lambda w: f"/staff/finalists/{w.consent_finalist_id}/consent",
+        values=lambda w: {
+            "channel": "letter",
+            "decision": "consent",
+            "name_and_position": "yes",
+            "requested_note": "Pidió otra foto.",
+        },
+        text_field="requested_note",
+        shown_on=lambda w: f"/staff/finalists/{w.consent_finalist_id}/consent",
+        account=_staff,
+    ),
     FormSpec(
         "nomination",
         None,
@@ -688,8 +737,10 @@ def _csrf_form_name(ctx: Ctx) -> str:
     if not ctx.spec.own_csrf_form:
         return "signed-in"
     from app.routes import auth
+    from app.routes import consent as consent_routes
 
     names = {
+        "consent": consent_routes.CONSENT_FORM,
         "login": auth.LOGIN_FORM,
         "password_reset": auth.RESET_FORM,
         "set_password": auth.SET_PASSWORD_FORM,

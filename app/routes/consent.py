@@ -18,7 +18,12 @@ from app.services.results import consent
 from app.services.results.shared import FieldInvalid
 from app.web.body import FormBody
 from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TranslatorDep
-from app.web.form_body import form_values, text_form_body, verify_csrf
+from app.web.form_body import (
+    form_values,
+    refuse_repeated_fields,
+    text_form_body,
+    verify_csrf,
+)
 from app.web.templating import NO_STORE, Templates
 
 router = APIRouter()
@@ -71,6 +76,7 @@ def consent_answer(
     t: TranslatorDep,
 ) -> Response:
     verify_csrf(request, body, form=CONSENT_FORM)
+    refuse_repeated_fields(body)
     now = utcnow()
     client = request.client.host if request.client else "unknown"
     client_hash = login.client_hash(settings.signing_key, client)
