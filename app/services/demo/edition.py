@@ -34,6 +34,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.forms.candidates import VettingCheckForm
+from app.forms.consent import StaffConsentForm
 from app.forms.finalists import FinalistProfileForm
 from app.forms.nomination import NominationForm
 from app.i18n import TIMEZONE
@@ -80,7 +81,7 @@ from app.services.demo.people import (
 from app.services.files import CleanFile, FileStore, clean_upload
 from app.services.judging import aggregation, conflicts, meetings, panel, progress, scoring
 from app.services.nominations import intake, screening
-from app.services.results import revisions, winners
+from app.services.results import consent, revisions, winners
 from app.services.results.shared import fingerprint
 
 DEMO_DOMAIN = "demo.integrity-icon.invalid"
@@ -661,6 +662,22 @@ class _Builder:
                 ),
                 photo=None,
                 store=self.store,
+            )
+            # Each finalist consented in a signed letter, recorded by staff (issue 15).
+            consent.record_by_staff(
+                self.session,
+                actor=self.staff,
+                finalist_id=finalist.id,
+                form=StaffConsentForm(
+                    channel="letter",
+                    decision="consent",
+                    name_and_position=True,
+                    photo=True,
+                    story=True,
+                ),
+                evidence=None,
+                store=self.store,
+                now=self.calendar.at(self.calendar.finalists_on, 9),
             )
 
     def _judges(self) -> dict[str, Account]:

@@ -37,6 +37,7 @@ from app.services.candidates.grouping import row_for_update
 from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
+from app.services.results import transparency
 from app.services.results.shared import FieldInvalid, fingerprint, lock_campaign
 
 CONSENT_LINK_LIFETIME = timedelta(days=30)
@@ -514,6 +515,8 @@ def supersede_revisions(
                     "supersedes": latest.number,
                 },
             )
+            # Signed like any publication: a checkpoint of the chain at its commit.
+            transparency.seal_revision(session, campaign=campaign, revision=created)
     for revision in revisions:
         redact_revision_snapshot(session, revision=revision, finalist_id=finalist.id, actor=actor)
     return created
