@@ -26,9 +26,10 @@ from app.models import (
 )
 from app.services.files import FileStore
 from app.services.mail.outbox import deliver_outbox
-from tests.factories import csrf_token_from, sign_in
+from tests.factories import csrf_token_from, make_pdf, sign_in
 from tests.smtp import Inbox
 from tests.smtp import smtp_server as serve_smtp
+from tests.test_pdf_content import open_action_javascript, pdf_with
 from tests.test_publishing import (
     Cycle,
     announce,
@@ -41,7 +42,7 @@ from tests.test_publishing import (
     staff_client,
 )
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf("carta firmada")
 LINK = re.compile(r"http://testserver(/consent/[A-Za-z0-9_-]{43})")
 
 
@@ -531,3 +532,28 @@ def test_staff_record_a_withdrawal_by_phone_before_the_results(
     assert prepare(client).status_code == 303
     assert publish(client, 1).status_code == 303
     assert "Beto Finalista Ejemplo" not in client.get("/results").text
+
+
+def test_staff_recorded_letter_with_javascript_is_refused_with_its_reason(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    cycle = make_cycle(session)
+    forget_consent(session, cycle.carla)
+    staff_client(client, session, cycle)
+    page = client.get(f"/staff/finalists/{cycle.carla.id}/consent")
+
+    response = client.post(
+        f"/staff/finalists/{cycle.carla.id}/consent",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "channel": "letter",
+            "decision": "consent",
+            "name_and_position": "yes",
+        },
+        files={"evidence": ("carta.pdf", pdf_with(open_action_javascript), "application/pdf")},
+    )
+
+    assert response.status_code == 422
+    assert "contains JavaScript" in response.text
+    assert consent_of(session, cycle.carla) is None
+    assert not any(p.is_file() for p in settings.files_dir.rglob("*"))

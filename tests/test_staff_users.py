@@ -30,6 +30,7 @@ ROUTES = [
     ("POST", "/staff/users/1/role"),
     ("POST", "/staff/users/1/deactivate"),
     ("POST", "/staff/users/1/reactivate"),
+    ("POST", "/staff/users/1/resend"),
 ]
 
 

@@ -12,7 +12,13 @@ from app.forms.consent import ConsentRequestForm, StaffConsentForm
 from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
 from app.models import ConsentChannel, utcnow
-from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.files import (
+    PDF_MESSAGES,
+    CleanFile,
+    EvidenceRejected,
+    FileStore,
+    clean_upload,
+)
 from app.services.results import consent
 from app.services.results.shared import FieldInvalid
 from app.web.body import FormBody
@@ -44,6 +50,8 @@ EVIDENCE_MESSAGES = {
     "type": N_("Send a PDF, JPEG, PNG or WebP file."),
     "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
     "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
+    # A PDF with active content (JavaScript, embedded files…) is refused like evidence.
+    **PDF_MESSAGES,
 }
 LABELS = {
     "email": N_("E-mail address of the nominee"),
