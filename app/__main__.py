@@ -464,6 +464,56 @@ def _add_nominations(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     load.add_argument("--channel", required=True, choices=[c.value for c in INTAKE_CHANNELS])
     load.add_argument("--year", type=int, help="the edition (default: the current one)")
     load.set_defaults(run=_nominations_import)
+def _data_release(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.services.results.data_releases import campaign_by_year, make_release
+    from app.services.results.shared import current_campaign
+
+    def report(message: str) -> None:
+        print(f"{message}…", file=sys.stderr, flush=True)
+
+    engine = make_engine(settings)
+    with session_scope(engine, write=True) as session:
+        try:
+            campaign = (
+                current_campaign(session)
+                if args.year is None
+                else campaign_by_year(session, args.year)
+            )
+        except DomainError as error:
+            return _error(error.message, error.params)
+        outcome = make_release(
+            session,
+            campaign=campaign,
+            min_count=settings.open_data_min_count,
+            made_by="command",
+            note=args.note,
+            now=utcnow(),
+            progress=report,
+        )
+        session.commit()
+    for change in outcome.changes:
+        before = "-" if change.rows_before is None else change.rows_before
+        after = "-" if change.rows_after is None else change.rows_after
+        print(
+            f"  {change.name}: rows {before} -> {after},"
+            f" {change.added} added, {change.removed} removed"
+        )
+    if outcome.release is None:
+        number = outcome.latest.number if outcome.latest else 0
+        print(f"Open data {campaign.year}: nothing changed since release {number}.")
+    else:
+        print(f"Open data {campaign.year}: release {outcome.release.number} made.")
+    return 0
+
+
+def _add_data(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    data = commands.add_parser("data", help="open data: releases")
+    actions = data.add_subparsers(dest="data_command", required=True)
+    release = actions.add_parser("release", help="a new open-data snapshot now")
+    release.add_argument("--year", type=int, help="the edition (default: the current one)")
+    release.add_argument("--note", default="", help="why: a correction says what it corrects")
+    release.set_defaults(run=_data_release)
 
 
 def _add_sanctions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -570,6 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(run=_verify_log)
     _add_nominations(commands)
+    _add_data(commands)
     return parser
 
 

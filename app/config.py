@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     sanctions_word_similarity: int = 85
     # The largest list file staff may upload at /staff/sanctions (the command line has no limit).
     sanctions_max_upload_bytes: int = 256 * 1024 * 1024
+    # Open data (docs/open-data.md): a count below this (and above 0) is never published; the
+    # participation snapshot of an open call is renewed at most this often (0: only by hand).
+    open_data_min_count: int = 5
+    open_data_refresh_seconds: float = 3600.0
 
     @field_validator("default_locale")
     @classmethod
@@ -109,6 +113,14 @@ class Settings(BaseSettings):
     def _sane_similarity(cls, value: int) -> int:
         if not 70 <= value <= 100:
             raise ValueError("SANCTIONS_WORD_SIMILARITY must be between 70 and 100")
+        return value
+
+    @field_validator("open_data_min_count")
+    @classmethod
+    def _sane_min_count(cls, value: int) -> int:
+        # 1 would publish every count, a single person's nomination included.
+        if not 2 <= value <= 1000:
+            raise ValueError("OPEN_DATA_MIN_COUNT must be between 2 and 1000")
         return value
 
     @field_validator("sqlite_synchronous")

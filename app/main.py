@@ -18,13 +18,14 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.models import utcnow
-from app.routes import auth, consent, judges, public, results, staff, transparency
+from app.routes import api, auth, consent, data, judges, public, results, staff, transparency
 from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.judging.progress import ReminderSender
 from app.services.mail.sender import MailSender
 from app.services.nominations.exports import ExportTurns
 from app.services.privacy.retention import RetentionPurger
+from app.services.results.data_refresh import OpenDataRefresher
 from app.services.results.transparency import due_checkpoints
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
@@ -100,6 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 days=settings.nomination_retention_days,
             )
             purger.start()
+        refresher = None
+        if settings.environment is not Environment.test and settings.open_data_refresh_seconds > 0:
+            refresher = OpenDataRefresher(
+                app.state.engine,
+                min_count=settings.open_data_min_count,
+                interval=settings.open_data_refresh_seconds,
+            )
+            refresher.start()
         checkpoints = None
         if settings.environment is not Environment.test:
             checkpoints = asyncio.create_task(_make_due_checkpoints(app))
@@ -114,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sender.stop()
             if purger is not None:
                 purger.stop()
+            if refresher is not None:
+                refresher.stop()
             lock.release()
 
     app = PortalApp(
@@ -134,9 +145,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.export_turns = ExportTurns()
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The read-only API is an application of its own, so that its OpenAPI description
+    # (/api/v1/openapi.json) is served in production too, while the app's own stays hidden.
+    app.mount(api.PREFIX, api.build_api(settings, app.state.engine), name="api")
     app.include_router(public.router)
     app.include_router(results.router)
     app.include_router(consent.router)
+    app.include_router(data.router)
     app.include_router(auth.router)
     app.include_router(staff.intake_router)
     app.include_router(staff.router)

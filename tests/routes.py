@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.routing import APIRoute
+from starlette.routing import Mount
 
 from app.main import create_app
 from tests.conftest import make_settings
@@ -16,6 +17,10 @@ def _walk(routes: list[Any]) -> Iterator[tuple[str, set[str]]]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield route.path, set(route.methods)
+        elif isinstance(route, Mount) and route.routes:
+            # A mounted application (the API at /api/v1): its routes under the mount's path.
+            for path, methods in _walk(list(route.routes)):
+                yield route.path + path, methods
         elif hasattr(route, "effective_route_contexts"):
             # FastAPI keeps included routers as wrappers; their contexts carry the full path.
             for context in route.effective_route_contexts():

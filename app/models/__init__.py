@@ -37,6 +37,7 @@ from app.models.nomination import (
     NominationStatus,
     Relationship,
 )
+from app.models.open_data import DataRelease, DataReleaseFile
 from app.models.outbox import Lease, OutboxMessage
 from app.models.results import ResultsRevision, RevisionStatus, Winner
 from app.models.sanctions import (
@@ -72,6 +73,8 @@ __all__ = [
     "ConsentMethod",
     "ConsentStatus",
     "Criterion",
+    "DataRelease",
+    "DataReleaseFile",
     "EntryType",
     "EvidenceFile",
     "Finalist",

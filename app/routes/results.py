@@ -10,11 +10,12 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.i18n import TIMEZONE
 from app.models import utcnow
 from app.services.files import FileStore
-from app.services.results import open_data, public
+from app.services.results import charts, open_data, public
 from app.services.results.public import StageView
 from app.services.results.revisions import RevisionView
 from app.web.deps import PathId, SessionDep, SettingsDep, get_templates, open_session
@@ -28,11 +29,21 @@ def _today() -> date:
     return utcnow().astimezone(TIMEZONE).date()
 
 
-def _edition(request: Request, templates: Templates, view: RevisionView) -> Response:
+def _edition(
+    request: Request, templates: Templates, view: RevisionView, session: Session
+) -> Response:
     return templates.render(
         request,
         "results/edition.html",
-        {"view": view, "photo_src": public.photo_path, "preview": False},
+        {
+            "view": view,
+            "photo_src": public.photo_path,
+            "preview": False,
+            "charts": charts.public_charts(
+                session, campaign=view.campaign, locale=request.state.locale
+            ),
+            "stage_labels": charts.STAGES,
+        },
     )
 
 
@@ -68,7 +79,7 @@ def _results_page(request: Request, *, year: int | None) -> Response:
         templates = get_templates(request)
         if isinstance(view, StageView):
             return _stage(request, templates, view, page="results")
-        return _edition(request, templates, view)
+        return _edition(request, templates, view, session)
 
 
 # The open-data routes come before /results/{year}, whose parameter would otherwise take
@@ -109,7 +120,7 @@ async def revision(request: Request, year: PathId, number: PathId) -> Response:
     def render() -> Response:
         with open_session(request) as session:
             view = public.edition_revision(session, year=year, number=number)
-            return _edition(request, get_templates(request), view)
+            return _edition(request, get_templates(request), view, session)
 
     return await public_page(request, "revision", render)
 

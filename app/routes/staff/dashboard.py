@@ -8,6 +8,7 @@ from app.models import MEXICAN_STATES, utcnow
 from app.services.campaigns.dashboard import STATE_LABELS, StageProgress, build_dashboard
 from app.services.nominations.assisted import CHANNEL_LABELS
 from app.services.nominations.screening import STATUS_LABELS
+from app.services.results.charts import STAGES, staff_charts
 from app.web.deps import SessionDep, TemplatesDep, TranslatorDep
 
 router = APIRouter()
@@ -28,6 +29,9 @@ def show_dashboard(
     request: Request, session: SessionDep, templates: TemplatesDep, t: TranslatorDep
 ) -> Response:
     board = build_dashboard(session, now=utcnow())
+    charts = (
+        staff_charts(session, campaign=board.campaign, locale=t.locale) if board is not None else []
+    )
     return templates.render(
         request,
         "staff/dashboard.html",
@@ -38,5 +42,7 @@ def show_dashboard(
             "stage_labels": STATE_LABELS,
             "stages": [(stage, _sentence(stage, t)) for stage in board.stages] if board else [],
             "channel_labels": CHANNEL_LABELS,
+            "charts": charts,
+            "chart_labels": STAGES,
         },
     )
