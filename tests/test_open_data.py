@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pyld import jsonld
+from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from app.config import Settings
@@ -30,6 +31,7 @@ from app.models import (
     Theme,
     utcnow,
 )
+from app.services.results.data_refresh import refresh_due
 from app.services.results.data_releases import make_release
 from tests.conftest import make_settings
 from tests.factories import (
@@ -570,3 +572,33 @@ def test_published_edition_release_has_path_rubric_meetings_and_scores(
         )
     edition = client.get(f"/results/{campaign.year}?lang=en").text
     assert "The edition in figures" in edition and "<svg" in edition
+
+
+# --- the scheduled refresh ------------------------------------------------------------------
+
+
+def test_scheduled_refresh_waits_its_interval_and_releases_only_changed_data(
+    engine: Engine, session: Session
+) -> None:
+    campaign, youth, _ = few_and_many(session)
+    now = utcnow()
+    hour = 3600.0
+
+    first = refresh_due(engine, min_count=MIN, interval=hour, now=now, holder="a")
+    add_nominations(session, youth, "YUC", 5)
+    too_soon = refresh_due(engine, min_count=MIN, interval=hour, now=now, holder="a")
+    later = refresh_due(
+        engine, min_count=MIN, interval=hour, now=now + timedelta(hours=2), holder="a"
+    )
+    unchanged = refresh_due(
+        engine, min_count=MIN, interval=hour, now=now + timedelta(hours=4), holder="a"
+    )
+
+    assert first is not None and first.release is not None and first.release.number == 1
+    assert too_soon is None
+    assert later is not None and later.release is not None and later.release.number == 2
+    assert unchanged is not None and unchanged.release is None
+    numbers = session.exec(
+        select(DataRelease.number).where(DataRelease.campaign_id == campaign.id)
+    ).all()
+    assert sorted(numbers) == [1, 2]

@@ -30,7 +30,14 @@ def show_dashboard(
 ) -> Response:
     board = build_dashboard(session, now=utcnow())
     charts = (
-        staff_charts(session, campaign=board.campaign, locale=t.locale) if board is not None else []
+        staff_charts(
+            session,
+            campaign=board.campaign,
+            themes=[summary.theme for summary in board.themes],
+            locale=t.locale,
+        )
+        if board is not None
+        else []
     )
     return templates.render(
         request,

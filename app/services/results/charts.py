@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.i18n import N_
-from app.models import Campaign
+from app.models import Campaign, Theme
 from app.services.results.data_releases import latest_dataset
 from app.services.results.datasets import ALL, CountTable, participation_datasets
 from app.services.results.shared import themes_of
@@ -122,12 +122,14 @@ def public_charts(session: Session, *, campaign: Campaign, locale: str) -> list[
     return _charts(campaign, theme_names(session, campaign, locale), data)
 
 
-def staff_charts(session: Session, *, campaign: Campaign, locale: str) -> list[Chart]:
-    """The same charts of the live participation, every count shown: for staff only."""
-    assert campaign.id is not None
-    themes = themes_of(session, campaign.id)
+def staff_charts(
+    session: Session, *, campaign: Campaign, themes: list[Theme], locale: str
+) -> list[Chart]:
+    """The same charts of the live participation, every count shown: for staff only. Two
+    grouped queries, whatever the number of nominations."""
     datasets = participation_datasets(
         session, campaign=campaign, themes=themes, min_count=None, table=CountTable()
     )
     data: dict[str, dict[str, Any] | None] = {d.name: {"rows": d.rows} for d in datasets}
-    return _charts(campaign, theme_names(session, campaign, locale), data)
+    names = {t.slug: (t.name_es if locale == "es" else t.name_en) for t in themes}
+    return _charts(campaign, names, data)

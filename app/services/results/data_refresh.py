@@ -30,7 +30,7 @@ def refresh_due(
 ) -> ReleaseOutcome | None:
     """A new release of the current edition if its latest is older than `interval` and the
     data changed; None when there was nothing to do (or another process was doing it)."""
-    with Session(engine.execution_options(**WRITE)) as session:
+    with Session(engine.execution_options(**WRITE), expire_on_commit=False) as session:
         campaign = get_current_campaign(session)
         if campaign is None or campaign.id is None:
             return None
