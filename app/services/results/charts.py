@@ -7,12 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from app.i18n import N_
-from app.models import Campaign, Theme
+from app.models import Campaign, Finalist, Theme, Winner
 from app.services.results.data_releases import latest_dataset
-from app.services.results.datasets import ALL, CountTable, participation_datasets
+from app.services.results.datasets import (
+    ALL,
+    CountTable,
+    add_stage_counts,
+    participation_datasets,
+)
 from app.services.results.shared import themes_of
 
 
@@ -125,11 +131,32 @@ def public_charts(session: Session, *, campaign: Campaign, locale: str) -> list[
 def staff_charts(
     session: Session, *, campaign: Campaign, themes: list[Theme], locale: str
 ) -> list[Chart]:
-    """The same charts of the live participation, every count shown: for staff only. Two
-    grouped queries, whatever the number of nominations."""
+    """The same charts of the live participation and path, every count shown: for staff
+    only. Six grouped queries, whatever the number of nominations."""
+    table = CountTable()
+    add_stage_counts(session, table=table, themes=themes)
     datasets = participation_datasets(
-        session, campaign=campaign, themes=themes, min_count=None, table=CountTable()
+        session, campaign=campaign, themes=themes, min_count=None, table=table
     )
     data: dict[str, dict[str, Any] | None] = {d.name: {"rows": d.rows} for d in datasets}
+    theme_ids = [t.id for t in themes]
+    finalists = session.exec(
+        select(func.count()).select_from(Finalist).where(col(Finalist.theme_id).in_(theme_ids))
+    ).one()
+    winners = session.exec(
+        select(func.count()).select_from(Winner).where(Winner.campaign_id == campaign.id)
+    ).one()
+    data["path"] = {
+        "rows": [
+            {"theme": ALL, "stage": stage, "count": count}
+            for stage, count in (
+                ("received", table.values.get(("theme", ALL), 0)),
+                ("eligible", table.values.get(("eligible", ALL), 0)),
+                ("candidates", table.values.get(("candidates", ALL), 0)),
+                ("finalists", int(finalists)),
+                ("winners", int(winners)),
+            )
+        ]
+    }
     names = {t.slug: (t.name_es if locale == "es" else t.name_en) for t in themes}
     return _charts(campaign, names, data)
