@@ -203,6 +203,12 @@ PUBLIC_PAGES = {
     ("GET", "/nominate/{slug}"),
     ("GET", "/nominate/{slug}/print"),
     ("GET", "/nominations/{reference}"),
+    # Open data (issue 16): the page, the edition's catalogue and dictionary, and the API.
+    ("GET", "/data"),
+    ("GET", "/data/{year}/catalog.json"),
+    ("GET", "/data/{year}/dictionary.csv"),
+    ("GET", "/api/v1/editions"),
+    ("GET", "/api/v1/editions/{year}/statistics"),
 }
 INTAKE_PAGES = {
     ("GET", "/staff/intake"),
@@ -220,6 +226,7 @@ EXPECTED_PAGES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/staff/meetings/{meeting_id}"),
         ("GET", "/staff/candidates/{candidate_id}"),
         ("GET", "/staff/intake/entries/{entry_id}"),
+        ("GET", "/staff/data"),
     }
     | INTAKE_PAGES,
     "admin": PUBLIC_PAGES | {("GET", "/staff/users"), ("GET", "/staff/audit")},
