@@ -91,6 +91,7 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
         page: Page = 1,
         per_page: PerPage = 20,
     ) -> Response:
+        """Every edition, newest first: its dates, stage and links."""
         items = public_api.editions(session, today=_today(), base_url=settings.base_url)
         return _page(request, items, page, per_page)
 
@@ -98,6 +99,7 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
     def get_edition(
         request: Request, year: PathId, session: SessionDep, settings: SettingsDep
     ) -> Response:
+        """One edition by its year."""
         return _json(
             request,
             public_api.edition(session, year=year, today=_today(), base_url=settings.base_url),
@@ -111,6 +113,7 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
         page: Page = 1,
         per_page: PerPage = 20,
     ) -> Response:
+        """The edition's themes, with their descriptions and nomination windows."""
         return _page(request, public_api.themes(session, year=year), page, per_page)
 
     @api.get("/editions/{year}/finalists")
@@ -121,6 +124,7 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
         page: Page = 1,
         per_page: PerPage = 20,
     ) -> Response:
+        """Announced finalists' public profiles (none before the announcement)."""
         return _page(request, public_api.finalists(session, year=year), page, per_page)
 
     @api.get("/editions/{year}/winners")
@@ -131,6 +135,7 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
         page: Page = 1,
         per_page: PerPage = 20,
     ) -> Response:
+        """Winners of the published results (none before publication)."""
         return _page(request, public_api.winners(session, year=year), page, per_page)
 
     @api.get("/editions/{year}/statistics")
@@ -141,6 +146,8 @@ def build_api(settings: Settings, engine: Engine) -> FastAPI:
         page: Page = 1,
         per_page: PerPage = MAX_PER_PAGE,
     ) -> Response:
+        """Participation by theme, state and week, and the path to the winners, from the
+        latest open-data release: counts below OPEN_DATA_MIN_COUNT are null, flagged."""
         return _page(request, public_api.statistics(session, year=year), page, per_page)
 
     _install_errors(api)

@@ -17,7 +17,12 @@ from app.db import WRITE
 from app.models import utcnow
 from app.services import leases
 from app.services.campaigns.campaigns import get_current_campaign
-from app.services.results.data_releases import ReleaseOutcome, make_release, releases_of
+from app.services.results.data_releases import (
+    ReleaseOutcome,
+    make_release,
+    prepare_release,
+    releases_of,
+)
 
 log = logging.getLogger("app.open_data")
 
@@ -29,8 +34,10 @@ def refresh_due(
     engine: Engine, *, min_count: int, interval: float, now: datetime, holder: str
 ) -> ReleaseOutcome | None:
     """A new release of the current edition if its latest is older than `interval` and the
-    data changed; None when there was nothing to do (or another process was doing it)."""
-    with Session(engine.execution_options(**WRITE), expire_on_commit=False) as session:
+    data changed; None when there was nothing to do (or another process was doing it). The
+    datasets are built in a read transaction; only storing them takes the write lock."""
+    writer = engine.execution_options(**WRITE)
+    with Session(writer, expire_on_commit=False) as session:
         campaign = get_current_campaign(session)
         if campaign is None or campaign.id is None:
             return None
@@ -42,15 +49,24 @@ def refresh_due(
         ):
             return None
         session.commit()
-        try:
+    try:
+        with Session(engine, expire_on_commit=False) as reader:
+            prepared = prepare_release(reader, campaign=campaign, min_count=min_count)
+        with Session(writer, expire_on_commit=False) as session:
             outcome = make_release(
-                session, campaign=campaign, min_count=min_count, made_by="schedule", now=now
+                session,
+                campaign=campaign,
+                min_count=min_count,
+                made_by="schedule",
+                now=now,
+                prepared=prepared,
             )
             session.commit()
-        finally:
+    finally:
+        with Session(writer) as session:
             leases.release(session, name=LEASE, holder=holder)
             session.commit()
-        return outcome
+    return outcome
 
 
 class OpenDataRefresher:

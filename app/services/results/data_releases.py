@@ -384,6 +384,23 @@ def _previous_lines(session: Session, release: DataRelease) -> dict[str, tuple[i
     return found
 
 
+@dataclass(frozen=True)
+class PreparedRelease:
+    """The files of a release, built but not stored."""
+
+    datasets: list[Dataset]
+    files: list[BuiltFile]
+    fingerprint: str
+
+
+def prepare_release(session: Session, *, campaign: Campaign, min_count: int) -> PreparedRelease:
+    """Reads only: the scheduled refresh builds in a read transaction, so that SQLite's write
+    lock is held just for storing."""
+    datasets = edition_datasets(session, campaign=campaign, min_count=min_count)
+    files = build_files(datasets)
+    return PreparedRelease(datasets=datasets, files=files, fingerprint=_fingerprint(files))
+
+
 def make_release(
     session: Session,
     *,
@@ -394,15 +411,17 @@ def make_release(
     actor: Account | None = None,
     now: datetime,
     progress: Callable[[str], None] | None = None,
+    prepared: PreparedRelease | None = None,
 ) -> ReleaseOutcome:
-    """A new release of the edition's open data if anything changed since the latest one."""
+    """A new release of the edition's open data if anything changed since the latest one
+    (built here, or `prepared` beforehand by `prepare_release`)."""
     report = progress or (lambda _message: None)
     campaign = lock_campaign(session, campaign)
     assert campaign.id is not None
-    report("building the datasets")
-    datasets = edition_datasets(session, campaign=campaign, min_count=min_count)
-    files = build_files(datasets)
-    fingerprint = _fingerprint(files)
+    if prepared is None:
+        report("building the datasets")
+        prepared = prepare_release(session, campaign=campaign, min_count=min_count)
+    datasets, files, fingerprint = prepared.datasets, prepared.files, prepared.fingerprint
     latest = _latest(session, campaign.id)
     report("comparing with the latest release")
     before = _previous_lines(session, latest) if latest else {}
