@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import random
 import secrets
 from datetime import timedelta
 from fractions import Fraction
@@ -33,6 +34,7 @@ from app.models import (
 )
 from app.services.results.data_refresh import refresh_due
 from app.services.results.data_releases import make_release
+from app.services.results.datasets import CountTable, suppress
 from tests.conftest import make_settings
 from tests.factories import (
     csrf_token_from,
@@ -602,3 +604,63 @@ def test_scheduled_refresh_waits_its_interval_and_releases_only_changed_data(
         select(DataRelease.number).where(DataRelease.campaign_id == campaign.id)
     ).all()
     assert sorted(numbers) == [1, 2]
+
+
+# --- the suppression on many shapes of data -------------------------------------------------
+
+
+def random_table(rng: random.Random) -> CountTable:
+    """A participation-shaped table: themes × states × levels, and weeks, with the relations
+    the release files let a reader see."""
+    table = CountTable()
+    themes = ["youth", "sustainability"][: rng.randint(1, 2)]
+    states = [f"{i:02d}" for i in range(1, rng.randint(2, 7))]
+    levels = ["federal", "state", "municipal"][: rng.randint(1, 3)]
+    weeks = ["w1", "w2", "w3"][: rng.randint(1, 3)]
+    by_theme_state: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for theme in themes:
+        for state in states:
+            for level in levels:
+                n = rng.choice([0, 0, 1, 2, 3, 4, 5, 7, 12, 30])
+                if n:
+                    ref = table.add(("detail", theme, state, level), n)
+                    by_theme_state.setdefault((theme, state), []).append(ref)
+                    for total in (("state", theme, state), ("state", "all", state)):
+                        table.add(total, n)
+                    table.add(("theme", theme), n)
+                    table.add(("theme", "all"), n)
+    for key in [*themes, "all"]:
+        table.add(("theme", key), 0)  # a theme with no nomination shows its 0
+    for theme in themes:
+        total = table.values.get(("theme", theme), 0)
+        cuts = sorted(rng.randint(0, total) for _ in range(len(weeks) - 1))
+        for week, a, b in zip(weeks, [0, *cuts], [*cuts, total], strict=True):
+            table.add(("week", theme, week), b - a)
+            table.add(("week", "all", week), b - a)
+    for (theme, state), parts in by_theme_state.items():
+        table.relate(("state", theme, state), parts)
+    seen = sorted({state for _, state in by_theme_state})
+    for state in seen:
+        table.relate(("state", "all", state), [("state", t, state) for t in themes])
+    for key in [*themes, "all"]:
+        table.relate(("theme", key), [("state", key, state) for state in seen])
+        table.relate(("theme", key), [("week", key, week) for week in weeks])
+    table.relate(("theme", "all"), [("theme", t) for t in themes])
+    for week in weeks:
+        table.relate(("week", "all", week), [("week", t, week) for t in themes])
+    return table
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 30))
+def test_suppress_random_tables_show_no_small_count_and_determine_no_hidden_one(
+    seed: int,
+) -> None:
+    for case in range(seed, seed + 30):
+        table = random_table(random.Random(case))
+
+        suppress(table, min_count=MIN)
+
+        cells = {k: (None if k in table.hidden else v) for k, v in table.values.items()}
+        relations = [(total, [p for p in parts if p in cells]) for total, parts in table.relations]
+        assert not [k for k, v in cells.items() if v is not None and 0 < v < MIN], case
+        assert determined_cells(cells, relations) == set(), case
