@@ -44,6 +44,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from app.i18n import TIMEZONE  # noqa: E402
 from app.models import Nomination, Role, utcnow  # noqa: E402
+from app.services.results.data_releases import make_release  # noqa: E402
 
 
 def mexico_today() -> date:
@@ -370,6 +371,7 @@ PUBLIC_PAGES = [
     "/results",
     "/finalists",
     "/login",
+    "/data",
 ]
 # Recorded by the page itself: a violation the console might word differently is still caught.
 CSP_LISTENER = """
@@ -388,6 +390,9 @@ def seed_pages_world(session: Session) -> dict[str, str]:
     meeting = make_meeting(session, campaign, [finalist])
     staff = make_account(session, Role.staff, email="staff@example.org")
     judge = make_judge(session, youth, email="judge@example.org")
+    # An open-data release, so that /data shows its files and charts (issue 16).
+    make_release(session, campaign=campaign, min_count=5, made_by="command", now=utcnow())
+    session.commit()
     return {
         "staff": staff.email,
         "judge": judge.email,
@@ -539,6 +544,7 @@ def test_e2e_axe_finds_no_serious_violation_in_either_language_or_width(
         "/staff/intake",
         "/staff/intake/new/youth",
         "/staff/intake/import",
+        "/staff/data",
     ]
     judge_pages = ["/judges", "/judges/conflicts", world["meeting"], world["dossier"]]
     report: list[dict[str, Any]] = []

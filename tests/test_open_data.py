@@ -285,6 +285,7 @@ def test_catalog_validates_as_json_ld_and_every_file_matches_its_size_and_checks
     response = client.get(f"/data/{campaign.year}/catalog.json")
     catalogue = response.json()
     expanded = jsonld.expand(catalogue)
+    quads = jsonld.to_rdf(catalogue, {"format": "application/n-quads"})
 
     assert response.headers["content-type"].startswith("application/ld+json")
     assert expanded[0]["@type"] == ["http://www.w3.org/ns/dcat#Catalog"]
@@ -300,6 +301,10 @@ def test_catalog_validates_as_json_ld_and_every_file_matches_its_size_and_checks
         for dist in dataset["distribution"]
     ]
     assert len(catalogue["hasVersion"]) == 2
+    # As RDF: each distribution's size and SHA-256 are typed triples of DCAT and SPDX.
+    assert "<http://www.w3.org/ns/dcat#byteSize>" in quads
+    assert "<http://spdx.org/rdf/terms#checksumValue>" in quads
+    assert "<http://spdx.org/rdf/terms#checksumAlgorithm_sha256>" in quads
     assert {d["mediaType"] for d in distributions} == {"text/csv", "application/json"}
     for dist in distributions:
         download = client.get(dist["downloadURL"].replace("http://testserver", ""))
