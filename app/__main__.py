@@ -464,6 +464,8 @@ def _add_nominations(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     load.add_argument("--channel", required=True, choices=[c.value for c in INTAKE_CHANNELS])
     load.add_argument("--year", type=int, help="the edition (default: the current one)")
     load.set_defaults(run=_nominations_import)
+
+
 def _data_release(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from app.services.results.data_releases import campaign_by_year, make_release

@@ -23,6 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.models import (
     Campaign,
+    Channel,
     DataRelease,
     Gender,
     GovernmentLevel,
@@ -89,6 +90,7 @@ def add_nominations(
                 nominator_name=NOMINATOR_NAME,
                 nominator_email=NOMINATOR_EMAIL,
                 nominator_relationship="colleague",
+                channel=Channel.web,
                 privacy_consent_at=now,
                 submitted_at=now - timedelta(days=days_ago),
             )
@@ -429,8 +431,11 @@ def test_staff_dashboard_charts_show_the_small_count(client: TestClient, session
 
     page = client.get("/staff?lang=en").text
 
-    assert "<svg" in page
-    assert '<th scope="row">Chiapas</th>\n        <td>2</td>' in page
+    # Weeks and the path to the winners, beside the reach section's themes and states; the
+    # one candidate (a count the public files hide) is shown to staff.
+    assert 'id="chart-week"' in page and 'id="chart-path"' in page
+    assert '<th scope="row">Received</th>\n        <td>39</td>' in page
+    assert '<th scope="row">Candidates</th>\n        <td>1</td>' in page
 
 
 # --- public pages ---------------------------------------------------------------------------

@@ -49,7 +49,8 @@ def show_dashboard(
             "stage_labels": STATE_LABELS,
             "stages": [(stage, _sentence(stage, t)) for stage in board.stages] if board else [],
             "channel_labels": CHANNEL_LABELS,
-            "charts": charts,
+            # The reach section draws theme and state already; these add weeks and the path.
+            "od_charts": [chart for chart in charts if chart.key in ("week", "path")],
             "chart_labels": STAGES,
         },
     )

@@ -23,7 +23,15 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.i18n import N_
-from app.models import Account, Campaign, DataRelease, DataReleaseFile, Gender, GovernmentLevel
+from app.models import (
+    Account,
+    Campaign,
+    Channel,
+    DataRelease,
+    DataReleaseFile,
+    Gender,
+    GovernmentLevel,
+)
 from app.services import audit
 from app.services.results.datasets import (
     ALL,
@@ -83,7 +91,7 @@ DIMENSION_COLUMNS: dict[str, tuple[str, str, str, str]] = {
         "string",
         "Canal por el que llegó la nominación",
         "Channel the nomination came through",
-        "",
+        "|".join(channel.value for channel in Channel),
     ),
 }
 DICTIONARY: dict[str, dict[str, tuple[str, str, str, str]]] = {

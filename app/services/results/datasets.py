@@ -99,11 +99,11 @@ class Dimension:
 
 
 # The dimensions of the detailed participation file besides theme and state, in its column
-# order. A new one (the nomination's channel, once nominations record it) is one entry here
-# and one in the data dictionary.
+# order. A new one is one entry here and one in the data dictionary.
 PARTICIPATION_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("government_level", col(Nomination.government_level)),
     Dimension("nominee_gender", col(Nomination.nominee_gender)),
+    Dimension("channel", col(Nomination.channel)),
 )
 
 
