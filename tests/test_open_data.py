@@ -51,6 +51,7 @@ NOMINATOR_NAME = "Nominadora Plantada Qwx"
 NOMINATOR_EMAIL = "plantada-qwx@example.org"
 HIDDEN_NOMINEE = "Persona Nominada Oculta Vbn"
 HIDDEN_FINALIST = "Finalista No Anunciada Jkl"
+NO_CONSENT_FINALIST = "Finalista Sin Consentimiento Mnb"
 
 
 def add_nominations(
@@ -107,8 +108,10 @@ def few_and_many(session: Session) -> tuple[Campaign, Theme, Theme]:
     add_nominations(session, sustainability, "JAL", 9, gender=Gender.man)
     add_nominations(session, sustainability, "VER", 8, level=GovernmentLevel.federal)
     add_nominations(session, sustainability, "VER", 1, gender=None, days_ago=3)
-    # A finalist who was never announced: named nowhere.
+    # A finalist who was never announced: named nowhere; one who gave no consent: named
+    # nowhere even once the finalists are announced.
     make_finalist(session, youth, public_name=HIDDEN_FINALIST)
+    make_finalist(session, sustainability, public_name=NO_CONSENT_FINALIST, consented=False)
     return campaign, youth, sustainability
 
 
@@ -269,7 +272,13 @@ def test_release_names_no_nominator_and_no_unannounced_finalist(
         answers.append(client.get(f"/api/v1/editions/{campaign.year}{path}").content)
 
     for body in answers:
-        for marker in (NOMINATOR_NAME, NOMINATOR_EMAIL, HIDDEN_NOMINEE, HIDDEN_FINALIST):
+        for marker in (
+            NOMINATOR_NAME,
+            NOMINATOR_EMAIL,
+            HIDDEN_NOMINEE,
+            HIDDEN_FINALIST,
+            NO_CONSENT_FINALIST,
+        ):
             assert marker.encode() not in body
 
 
@@ -432,10 +441,10 @@ def test_staff_dashboard_charts_show_the_small_count(client: TestClient, session
     page = client.get("/staff?lang=en").text
 
     # Weeks and the path to the winners, beside the reach section's themes and states; the
-    # one candidate (a count the public files hide) is shown to staff.
+    # two candidates (a count the public files hide) are shown to staff.
     assert 'id="chart-week"' in page and 'id="chart-path"' in page
     assert '<th scope="row">Received</th>\n        <td>39</td>' in page
-    assert '<th scope="row">Candidates</th>\n        <td>1</td>' in page
+    assert '<th scope="row">Candidates</th>\n        <td>2</td>' in page
 
 
 # --- public pages ---------------------------------------------------------------------------
@@ -517,9 +526,15 @@ def test_api_finalists_only_once_announced(client: TestClient, session: Session)
     session.commit()
 
     after = client.get(f"/api/v1/editions/{campaign.year}/finalists").json()
+    release_now(session, campaign)
+    files = release_files(client, campaign.year)
 
     assert before["items"] == []
+    # Announced and consented: named; without consent: named nowhere.
     assert [f["public_name"] for f in after["items"]] == [HIDDEN_FINALIST]
+    assert HIDDEN_FINALIST in files["finalists.csv"].decode()
+    for body in files.values():
+        assert NO_CONSENT_FINALIST.encode() not in body
 
 
 def test_api_openapi_is_served_in_production_and_the_apps_own_is_not(
