@@ -2,6 +2,7 @@
 recorded by staff, item by item; announcing waits for it; a withdrawal takes the person off
 every public page, feed and revision at once, with a new visible revision."""
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -18,14 +19,18 @@ from app.models import (
     Campaign,
     ConsentChannel,
     ConsentStatus,
+    DataRelease,
+    DataReleaseFile,
     Finalist,
     FinalistConsent,
     OutboxMessage,
     ResultsRevision,
     RevisionStatus,
+    utcnow,
 )
 from app.services.files import FileStore
 from app.services.mail.outbox import deliver_outbox
+from app.services.results.data_releases import make_release
 from tests.factories import csrf_token_from, make_pdf, sign_in
 from tests.smtp import Inbox
 from tests.smtp import smtp_server as serve_smtp
@@ -557,3 +562,45 @@ def test_staff_recorded_letter_with_javascript_is_refused_with_its_reason(
     assert "contains JavaScript" in response.text
     assert consent_of(session, cycle.carla) is None
     assert not any(p.is_file() for p in settings.files_dir.rglob("*"))
+
+
+def test_withdrawal_takes_the_finalist_out_of_every_open_data_file_of_every_release(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    cycle, link = _published_with_ana_by_link(client, session, settings)
+    year = cycle.campaign.year
+    fresh(session)
+    make_release(session, campaign=cycle.campaign, min_count=5, made_by="command", now=utcnow())
+    session.commit()
+
+    def every_file() -> dict[str, bytes]:
+        found = {}
+        for release in client.get(f"/data/{year}/catalog.json").json()["dataset"]:
+            for dist in release["distribution"]:
+                url = dist["downloadURL"].replace("http://testserver", "")
+                body = client.get(url).content
+                # Each file still is what the catalogue says it is.
+                assert len(body) == dist["byteSize"], url
+                assert hashlib.sha256(body).hexdigest() in json.dumps(dist), url
+                found[url] = body
+        return found
+
+    assert any("Ana Finalista Ejemplo" in body.decode() for body in every_file().values())
+
+    nominee = TestClient(client.app, base_url="http://testserver")
+    assert answer(nominee, link, action="withdraw").status_code == 303  # type: ignore[attr-defined]
+
+    files = every_file()
+    assert files
+    for url, body in files.items():
+        assert "Ana Finalista Ejemplo" not in body.decode(), url
+        assert f'"finalist_id": {cycle.ana.id},' not in body.decode(), url
+    assert any("Carla Finalista Ejemplo" in body.decode() for body in files.values())
+    fresh(session)
+    assert session.exec(select(DataRelease)).all()
+    for stored in session.exec(select(DataReleaseFile)).all():
+        assert "Ana Finalista Ejemplo" not in stored.content.decode()
+        assert stored.byte_size == len(stored.content)
+        assert stored.sha256 == hashlib.sha256(stored.content).hexdigest()
+    [redacted] = actions(session, "data.release_redacted")
+    assert json.loads(redacted.after)["finalist_id"] == cycle.ana.id

@@ -37,7 +37,7 @@ from app.services.candidates.grouping import row_for_update
 from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
-from app.services.results import transparency
+from app.services.results import data_releases, transparency
 from app.services.results.shared import FieldInvalid, fingerprint, lock_campaign
 
 CONSENT_LINK_LIFETIME = timedelta(days=30)
@@ -519,6 +519,10 @@ def supersede_revisions(
             transparency.seal_revision(session, campaign=campaign, revision=created)
     for revision in revisions:
         redact_revision_snapshot(session, revision=revision, finalist_id=finalist.id, actor=actor)
+    # And out of every open-data file of the edition, published ones included.
+    data_releases.redact_finalist(
+        session, campaign_id=campaign.id, finalist_id=finalist.id, actor=actor
+    )
     return created
 
 

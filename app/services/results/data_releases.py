@@ -769,3 +769,84 @@ def theme_rows(
     if dataset is None:
         return []
     return [row for row in dataset["rows"] if row.get("theme") == theme and value in row]
+
+
+# --- a finalist who withdrew ---------------------------------------------------------------
+
+
+def redact_finalist(
+    session: Session, *, campaign_id: int, finalist_id: int, actor: Account | None
+) -> int:
+    """The one place a release's files change after they were written: a finalist who
+    withdrew consent is taken out of every file of every release of the edition that names
+    them (the rows with their `finalist_id`), so their data is in no open-data file, old or
+    new. Counts stay as they were: they name no one. Each release changed is audited with
+    its files' checksums before and after, so a redaction is told apart from tampering.
+    Returns how many releases changed."""
+    releases = {
+        r.id: r
+        for r in session.exec(
+            select(DataRelease).where(DataRelease.campaign_id == campaign_id).with_for_update()
+        ).all()
+    }
+    if not releases:
+        return 0
+    stored = session.exec(
+        select(DataReleaseFile)
+        .where(col(DataReleaseFile.release_id).in_(list(releases)))
+        .where(col(DataReleaseFile.name).endswith(".json"))
+    ).all()
+    changed: dict[int, dict[str, tuple[str, str]]] = {}
+    for json_file in stored:
+        data = json.loads(json_file.content)
+        if "finalist_id" not in data["columns"]:
+            continue
+        kept = [row for row in data["rows"] if row.get("finalist_id") != finalist_id]
+        if len(kept) == len(data["rows"]):
+            continue
+        dataset = Dataset(name=data["dataset"], columns=data["columns"], rows=kept)
+        for built in build_files([dataset]):
+            target = session.exec(
+                select(DataReleaseFile).where(
+                    DataReleaseFile.release_id == json_file.release_id,
+                    DataReleaseFile.name == built.name,
+                )
+            ).one()
+            changed.setdefault(target.release_id, {})[built.name] = (target.sha256, built.sha256)
+            target.content = built.content
+            target.sha256 = built.sha256
+            target.byte_size = len(built.content)
+            target.rows = built.rows
+            session.add(target)
+    session.flush()
+    for release_id, files in changed.items():
+        release = releases[release_id]
+        names_hashes = session.execute(
+            select_columns(col(DataReleaseFile.name), col(DataReleaseFile.sha256))
+            .where(col(DataReleaseFile.release_id) == release_id)
+            .order_by(col(DataReleaseFile.id))
+        ).all()
+        before_fingerprint = release.fingerprint
+        text = "\n".join(f"{name} {sha}" for name, sha in names_hashes)
+        release.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        session.add(release)
+        audit.record(
+            session,
+            actor=actor,
+            action="data.release_redacted",
+            object_type="data_release",
+            object_id=str(release_id),
+            before={
+                "fingerprint": before_fingerprint,
+                "files": {name: old for name, (old, _new) in sorted(files.items())},
+            },
+            after={
+                "fingerprint": release.fingerprint,
+                "files": {name: new for name, (_old, new) in sorted(files.items())},
+                "number": release.number,
+                "finalist_id": finalist_id,
+                "reason": "consent.withdrawn",
+            },
+        )
+    session.flush()
+    return len(changed)
