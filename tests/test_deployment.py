@@ -21,6 +21,7 @@ from app.models import Role, utcnow
 from app.services.accounts.accounts import create_account
 from app.services.files import FileStore
 from app.serving import DataDirLock, shared_lock
+from app.web.logs import redact
 from tests.factories import make_open_campaign, nomination_data
 from tests.server import PortalProcess
 
@@ -142,6 +143,20 @@ def test_access_log_shows_no_token_and_no_receipt_reference(
     assert '"POST /nominate/youth HTTP/1.1" 303' in log
     assert '"GET /nominations/[redacted] HTTP/1.1" 200' in log
     assert '"GET /nominations/status HTTP/1.1" 200' in log  # a page, not a secret
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/consent/s3cr3t-token", "/consent/[redacted]"),
+        ("/drafts/s3cr3t-token?saved=1", "/drafts/[redacted]?saved=1"),
+        ("/nominations/ABC-123", "/nominations/[redacted]"),
+        ("/nominations/status", "/nominations/status"),
+    ],
+)
+def test_every_address_that_carries_a_secret_is_redacted(path: str, logged: str) -> None:
+    # The links mailed to nominees (consent) and nominators (drafts) let their holder in.
+    assert redact(path) == logged
 
 
 # Crash leftovers (item 8)

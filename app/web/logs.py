@@ -4,14 +4,15 @@ A few addresses carry a secret in their path: whoever holds it gets in. Set-pass
 (invitations and password resets) sign someone in as the account's owner; a receipt reference
 shows what a citizen nominated. The access log (uvicorn's) and our own error log name the path
 of each request, so they name these as `/account/set-password/[redacted]`. A new address that
-carries a secret adds its prefix to SECRET_PATHS.
+carries a secret adds its prefix to SECRET_PATHS: the consent and draft links mailed to
+nominees and nominators are such addresses too.
 """
 
 import logging
 import re
 from urllib.parse import unquote
 
-SECRET_PATHS = ("/account/set-password/", "/nominations/", "/consent/")
+SECRET_PATHS = ("/account/set-password/", "/nominations/", "/consent/", "/drafts/")
 # Pages under those prefixes whose name is not a secret (`/nominations/status`).
 NAMED_PAGES = frozenset({"status"})
 REDACTED = "[redacted]"
