@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     nomination_browser_limit: int = 5
     form_min_seconds: int = 5
     form_max_age_hours: int = 24
+    # The public vote (issue 18): votes per client and per network (/24, /48) per hour,
+    # confirmation e-mails per address per hour (0: no limit, for load tests), and how many days
+    # after a vote closes its voters' addresses are deleted.
+    vote_rate_limit: int = 20
+    vote_network_rate_limit: int = 200
+    vote_address_rate_limit: int = 5
+    vote_retention_days: int = 90
     # How long a saved draft of a nomination and its link last (issue 21), in days.
     draft_days: int = 30
     max_files: int = 5

@@ -13,11 +13,13 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.i18n import TIMEZONE
-from app.models import utcnow
+from app.models import Campaign, utcnow
 from app.services.files import FileStore
 from app.services.results import charts, open_data, public
 from app.services.results.public import StageView
 from app.services.results.revisions import RevisionView
+from app.services.voting import counting
+from app.services.voting.counting import PublishedVote
 from app.web.deps import PathId, SessionDep, SettingsDep, get_templates, open_session
 from app.web.pagecache import public_page
 from app.web.templating import Templates
@@ -27,6 +29,11 @@ router = APIRouter()
 
 def _today() -> date:
     return utcnow().astimezone(TIMEZONE).date()
+
+
+def _people_choice(session: Session, campaign: Campaign | None) -> list[PublishedVote]:
+    """The public vote's frozen counts, shown beside the judges' decision (issue 18)."""
+    return counting.published_votes(session, campaign=campaign) if campaign else []
 
 
 def _edition(
@@ -43,12 +50,18 @@ def _edition(
                 session, campaign=view.campaign, locale=request.state.locale
             ),
             "stage_labels": charts.STAGES,
+            "people_choice": _people_choice(session, view.campaign),
         },
     )
 
 
-def _stage(request: Request, templates: Templates, view: StageView, *, page: str) -> Response:
-    return templates.render(request, "results/stage.html", {"view": view, "page": page})
+def _stage(
+    request: Request, templates: Templates, view: StageView, session: Session, *, page: str
+) -> Response:
+    people_choice = _people_choice(session, view.campaign) if page == "results" else []
+    return templates.render(
+        request, "results/stage.html", {"view": view, "page": page, "people_choice": people_choice}
+    )
 
 
 @router.get("/finalists")
@@ -58,7 +71,7 @@ async def finalists(request: Request) -> Response:
             view = public.finalists_page(session, today=_today())
             templates = get_templates(request)
             if isinstance(view, StageView):
-                return _stage(request, templates, view, page="finalists")
+                return _stage(request, templates, view, session, page="finalists")
             return templates.render(
                 request,
                 "results/finalists.html",
@@ -78,7 +91,7 @@ def _results_page(request: Request, *, year: int | None) -> Response:
         view = public.results_page(session, year=year, today=_today())
         templates = get_templates(request)
         if isinstance(view, StageView):
-            return _stage(request, templates, view, page="results")
+            return _stage(request, templates, view, session, page="results")
         return _edition(request, templates, view, session)
 
 
