@@ -196,6 +196,49 @@ def test_a_vote_is_frozen_by_the_server_at_the_close_and_a_later_void_freezes_it
     assert json.loads(stored.frozen_content)["voided"] == 1
 
 
+def test_a_burst_for_one_finalist_is_shown_and_voided_as_a_set(
+    client: TestClient, session: Session
+) -> None:
+    _campaign, theme, vote, (ana, beto) = voting_world(session)
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    assert vote.id is not None and ana.id is not None and beto.id is not None
+    # 25 votes for one finalist within three minutes, and one for the other, as stored.
+    for i in range(26):
+        finalist = ana.id if i < 25 else beto.id
+        session.add(
+            Vote(
+                theme_vote_id=vote.id,
+                finalist_id=finalist,
+                reference=f"ref-{i:04d}-burst-test",
+                submission_key=f"key-{i}",
+                address=f"persona{i}@example{i}.org",
+                counted_key=f"persona{i}@example{i}.org",
+                token_expires_at=start + timedelta(days=1),
+                created_at=start + timedelta(seconds=7 * i),
+                confirmed_at=start + timedelta(minutes=30),
+                network=f"198.51.{i}.0/24",
+            )
+        )
+    session.commit()
+    token = staff_client(client, session)
+
+    review = client.get(f"/staff/vote/{theme.id}")
+
+    bursts = review.text.split('class="bursts"')[1].split("</ul>")[0]
+    assert f"{ana.public_name}: 25 votos desde" in bursts
+    value = f"{ana.id}@{int(start.timestamp())}"
+    assert f'value="{value}"' in bursts
+    voided = client.post(
+        f"/staff/vote/{theme.id}/void",
+        data={"csrf_token": token, "selector": "burst", "value": value, "reason": "Ráfaga."},
+        follow_redirects=False,
+    )
+    assert voided.status_code == 303
+    session.rollback()
+    assert confirmed_counts(session, theme_vote_id=vote.id) == {beto.id: 1}
+    assert session.exec(select(VoteVoiding)).one().vote_count == 25
+
+
 def test_freezing_an_open_vote_is_refused(client: TestClient, session: Session) -> None:
     _campaign, theme, vote, _finalists = voting_world(session)
     token = staff_client(client, session)

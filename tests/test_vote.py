@@ -12,10 +12,10 @@ from sqlmodel import Session, func, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import OutboxMessage, ThemeVote, Vote, VoteRefusal, utcnow
+from app.models import OutboxMessage, Role, ThemeVote, Vote, VoteRefusal, utcnow
 from app.services.voting.addresses import address_pattern, fold_address, is_disposable
 from app.services.voting.counting import confirmed_counts
-from tests.factories import csrf_token_from
+from tests.factories import csrf_token_from, make_account, sign_in
 from tests.smtp import smtp_server
 from tests.vote_helpers import (
     CONFIRM_LINK,
@@ -312,3 +312,22 @@ class TestWithLimits:
         assert count(session, Vote) == 3
         refusal = session.exec(select(VoteRefusal)).one()
         assert (refusal.network, refusal.reason, refusal.count) == ("203.0.113.0/24", "throttle", 2)
+        # Staff see the refused burst, by its network, on the review page.
+        sign_in(limited, session, make_account(session, Role.staff))
+        review = limited.get(f"/staff/vote/{_theme.id}")
+        refused_rows = review.text.split('class="refusals"')[1]
+        assert "203.0.113.0/24" in refused_rows
+        assert "Demasiados votos desde el cliente o su red" in refused_rows
+
+    def test_an_address_gets_a_few_confirmation_e_mails_an_hour_and_no_more(
+        self, limited: TestClient, session: Session
+    ) -> None:
+        _campaign, _theme, _vote, (ana, beto) = voting_world(session)
+
+        answers = [cast(limited, f, "Mismo.Buzon@gmail.com").status_code for f in (ana, beto)]
+        third = cast(limited, ana, "mismobuzon+3@gmail.com")
+
+        assert answers == [303, 303]
+        assert third.status_code == 429
+        assert "Ya enviamos varios correos de confirmación a esta dirección" in third.text
+        assert count(session, OutboxMessage) == 2
