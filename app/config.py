@@ -130,6 +130,14 @@ class Settings(BaseSettings):
             raise ValueError("OPEN_DATA_MIN_COUNT must be between 2 and 1000")
         return value
 
+    @field_validator("vote_retention_days")
+    @classmethod
+    def _some_retention(cls, value: int) -> int:
+        # 0 would delete the addresses at the close, before staff can review the vote.
+        if value < 1:
+            raise ValueError("VOTE_RETENTION_DAYS must be at least 1")
+        return value
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _known_synchronous(cls, value: str) -> str:

@@ -216,7 +216,6 @@ def build_world(client: TestClient, session: Session) -> World:
         "year": str(campaign.year),
         "number": "1",
         "entry_id": str(entry.id),
-        "theme_slug": youth.slug,
         "tally_id": str(tally.id),
     }
     return world

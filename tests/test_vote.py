@@ -161,6 +161,24 @@ def test_an_older_unconfirmed_vote_cannot_be_confirmed_after_a_newer_one(
     assert counted(session, vote) == {beto.id: 1}
 
 
+def test_running_counts_are_shown_only_when_staff_chose_to(
+    client: TestClient, session: Session
+) -> None:
+    _campaign, _theme, vote, (ana, _beto) = voting_world(session)
+    cast_and_confirm(client, session, ana, "cuenta@example.org")
+    client.app.state.page_cache.clear()  # type: ignore[attr-defined]
+
+    hidden = client.get("/vote/youth?lang=en")
+    session.rollback()  # a stale SQLite read snapshot cannot be upgraded to a write
+    vote.show_running_counts = True
+    session.add(vote)
+    session.commit()
+    shown = client.get("/vote/youth?lang=en")
+
+    assert "confirmed vote so far" not in hidden.text
+    assert "1 confirmed vote so far" in shown.text
+
+
 @pytest.mark.parametrize(
     ("lang", "message"),
     [

@@ -4,7 +4,7 @@ lost or counted twice, and the count published at the close equals the confirmed
 stored, also after the server is killed (SIGKILL) in the middle of a burst and restarted.
 
 Slow: skipped unless LOAD_TESTS is set. VOTE_LOAD sets how many votes (default 20,000 with
-LOAD_TESTS=full, else 3,000 to keep CI short); VOTE_CRASH_LOAD those of the kill test."""
+LOAD_TESTS=full, else 2,000 to keep CI short); VOTE_CRASH_LOAD those of the kill test."""
 
 import asyncio
 import os
@@ -31,8 +31,8 @@ if not os.environ.get("LOAD_TESTS"):
     pytest.skip("set LOAD_TESTS=1 to run the load and crash tests", allow_module_level=True)
 
 FULL = os.environ.get("LOAD_TESTS") == "full"
-VOTES = int(os.environ.get("VOTE_LOAD", "20000" if FULL else "3000"))
-CRASH_VOTES = int(os.environ.get("VOTE_CRASH_LOAD", "2000" if FULL else "1000"))
+VOTES = int(os.environ.get("VOTE_LOAD", "20000" if FULL else "2000"))
+CRASH_VOTES = int(os.environ.get("VOTE_CRASH_LOAD", "2000" if FULL else "600"))
 BURST = 200
 SERVER_ENV = {
     "VOTE_RATE_LIMIT": "0",

@@ -1,4 +1,4 @@
-"""The People's Choice, public side (issue 18): /vote, a theme's ballot at /vote/{theme_slug},
+"""The People's Choice, public side (issue 18): /vote, a theme's ballot at /vote/{slug},
 the "check your e-mail" page at /vote/sent/{reference}, and the confirmation link at
 /vote/confirm/{token} (GET shows a button, POST confirms: a link scanner opening the link
 confirms nothing).
@@ -122,20 +122,20 @@ def _ballot_page(
     )
 
 
-@router.get("/vote/{theme_slug}")
-async def ballot(request: Request, theme_slug: str) -> Response:
+@router.get("/vote/{slug}")
+async def ballot(request: Request, slug: str) -> Response:
     def render() -> Response:
         with open_session(request) as session:
-            view = _public_vote(session, _load_ballot(session, theme_slug))
+            view = _public_vote(session, _load_ballot(session, slug))
             return _ballot_page(request, get_templates(request), view)
 
     return await public_page(request, "vote", render)
 
 
-@router.post("/vote/{theme_slug}")
-async def cast(request: Request, theme_slug: str, body: TextBody) -> Response:
+@router.post("/vote/{slug}")
+async def cast(request: Request, slug: str, body: TextBody) -> Response:
     # The body is read here, on the event loop; everything else in one trip to the thread pool.
-    return await run_in_threadpool(_cast, request, theme_slug, body)
+    return await run_in_threadpool(_cast, request, slug, body)
 
 
 def _count_refusal(request: Request, theme_vote_id: int, reason: str) -> None:
