@@ -26,11 +26,11 @@ from app.models import (
     utcnow,
 )
 from app.services.voting.counting import confirmed_counts
-from tests.factories import csrf_token_from, make_account, sign_in
+from tests.factories import csrf_token_from, make_account, make_pdf, sign_in
 from tests.test_cli import run_cli
 from tests.vote_helpers import cast, cast_and_confirm, voting_world
 
-PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = make_pdf("acta")
 
 
 def staff_client(client: TestClient, session: Session) -> str:

@@ -14,7 +14,13 @@ from app.forms.errors import FormErrors
 from app.forms.voting import ExportForm, VoidForm, validate_setup, validate_tally
 from app.i18n import N_, TIMEZONE
 from app.models import utcnow
-from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.files import (
+    PDF_MESSAGES,
+    CleanFile,
+    EvidenceRejected,
+    FileStore,
+    clean_upload,
+)
 from app.services.results.shared import FieldInvalid
 from app.services.voting import counting, ground, review, setup
 from app.services.voting.review import Selector
@@ -37,6 +43,7 @@ SCAN_MESSAGES = {
     "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
     "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
     "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
+    **PDF_MESSAGES,
 }
 DONE = {
     "saved": N_("The vote is set up."),
