@@ -349,3 +349,21 @@ class TestWithLimits:
         assert third.status_code == 429
         assert "Ya enviamos varios correos de confirmación a esta dirección" in third.text
         assert count(session, OutboxMessage) == 2
+
+
+def test_the_finalists_page_invites_to_an_open_vote_only(
+    client: TestClient, session: Session
+) -> None:
+    _campaign, _theme, vote, _finalists = voting_world(session)
+
+    open_page = client.get("/finalists")
+    session.rollback()
+    vote.closes_at = utcnow() - timedelta(minutes=1)
+    session.add(vote)
+    session.commit()
+    client.app.state.page_cache.clear()  # type: ignore[attr-defined]
+    closed_page = client.get("/finalists")
+
+    assert 'href="/vote/youth"' in open_page.text
+    assert "Voto del Público: vote por su finalista" in open_page.text
+    assert 'href="/vote/youth"' not in closed_page.text

@@ -18,8 +18,9 @@ from app.services.files import FileStore
 from app.services.results import charts, open_data, public
 from app.services.results.public import StageView
 from app.services.results.revisions import RevisionView
-from app.services.voting import counting
+from app.services.voting import counting, setup
 from app.services.voting.counting import PublishedVote
+from app.services.voting.setup import VoteState
 from app.web.deps import PathId, SessionDep, SettingsDep, get_templates, open_session
 from app.web.pagecache import public_page
 from app.web.templating import Templates
@@ -72,10 +73,22 @@ async def finalists(request: Request) -> Response:
             templates = get_templates(request)
             if isinstance(view, StageView):
                 return _stage(request, templates, view, session, page="finalists")
+            # The public vote, where one is open: the page that shows the finalists invites
+            # to it (issue 18).
+            voting = [
+                theme
+                for theme, _vote, state in setup.public_votes(session, now=utcnow())
+                if state is VoteState.open
+            ]
             return templates.render(
                 request,
                 "results/finalists.html",
-                {"view": view, "photo_src": public.photo_path, "preview": False},
+                {
+                    "view": view,
+                    "photo_src": public.photo_path,
+                    "preview": False,
+                    "voting": voting,
+                },
             )
 
     return await public_page(request, "finalists", render)
