@@ -56,6 +56,20 @@ def cookies_of(response: httpx.Response) -> dict[str, str]:
     return {"cookie": "; ".join(f"{k}={v}" for k, v in found.items())} if found else {}
 
 
+# A keep-alive connection the server closes just as it is reused fails before any response;
+# browsers send the request again on a new connection, and so does the driver.
+RETRIED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+async def send(
+    method: Callable[..., Awaitable[httpx.Response]], *args: object, **kwargs: object
+) -> httpx.Response:
+    try:
+        return await method(*args, **kwargs)
+    except RETRIED:
+        return await method(*args, **kwargs)
+
+
 @dataclass
 class Rate:
     done: int
@@ -100,11 +114,12 @@ async def drive(
 
 def baseline_flow(url: str) -> Callable[[httpx.AsyncClient, int], Awaitable[bool]]:
     async def flow(browser: httpx.AsyncClient, i: int) -> bool:
-        page = await browser.get(url + "/form")
+        page = await send(browser.get, url + "/form")
         token = TOKEN.search(page.text)
         if token is None:
             return False
-        sent = await browser.post(
+        sent = await send(
+            browser.post,
             url + "/form",
             data={"csrf_token": token.group(1), "finalist": str(i % 3), "email": f"v{i}@x.org"},
         )
@@ -117,7 +132,7 @@ def cast_flow(
     url: str, finalists: list[str]
 ) -> Callable[[httpx.AsyncClient, int], Awaitable[bool]]:
     async def flow(browser: httpx.AsyncClient, i: int) -> bool:
-        page = await browser.get(url + "/vote/youth")
+        page = await send(browser.get, url + "/vote/youth")
         token = TOKEN.search(page.text)
         if token is None:
             return False
@@ -126,7 +141,7 @@ def cast_flow(
             "finalist": finalists[i % len(finalists)],
             "email": f"votante{i}@example.org",
         }
-        sent = await browser.post(url + "/vote/youth", data=data, headers=cookies_of(page))
+        sent = await send(browser.post, url + "/vote/youth", data=data, headers=cookies_of(page))
         return sent.status_code == 303
 
     return flow
@@ -136,11 +151,12 @@ def confirm_flow(
     url: str, tokens: list[str]
 ) -> Callable[[httpx.AsyncClient, int], Awaitable[bool]]:
     async def flow(browser: httpx.AsyncClient, i: int) -> bool:
-        page = await browser.get(f"{url}/vote/confirm/{tokens[i]}")
+        page = await send(browser.get, f"{url}/vote/confirm/{tokens[i]}")
         token = TOKEN.search(page.text)
         if token is None:
             return False
-        done = await browser.post(
+        done = await send(
+            browser.post,
             f"{url}/vote/confirm/{tokens[i]}",
             data={"csrf_token": token.group(1)},
             headers=cookies_of(page),
