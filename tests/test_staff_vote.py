@@ -390,3 +390,15 @@ def test_seed_demo_stage_voting_opens_a_vote_on_every_theme(
     index = client.get("/vote")
     assert "/vote/youth" in index.text and "/vote/sustainability" in index.text
     assert client.get("/vote/youth").status_code == 200
+
+
+def test_the_outbox_does_not_show_a_voters_address(client: TestClient, session: Session) -> None:
+    _campaign, _theme, _vote, (ana, _beto) = voting_world(session)
+    assert cast(client, ana, "secreta.votante@example.org").status_code == 303
+    staff_client(client, session)
+
+    page = client.get("/staff/outbox")
+
+    assert page.status_code == 200
+    assert "secreta.votante" not in page.text
+    assert "una persona votante del Voto del Público" in page.text
