@@ -15,6 +15,7 @@ from app.main import create_app
 from app.models import OutboxMessage, Role, ThemeVote, Vote, VoteRefusal, utcnow
 from app.services.voting.addresses import address_pattern, fold_address, is_disposable
 from app.services.voting.counting import confirmed_counts
+from app.services.voting.review import Selector, void_votes
 from tests.factories import csrf_token_from, make_account, sign_in
 from tests.smtp import smtp_server
 from tests.vote_helpers import (
@@ -367,3 +368,34 @@ def test_the_finalists_page_invites_to_an_open_vote_only(
     assert 'href="/vote/youth"' in open_page.text
     assert "Voto del Público: vote por su finalista" in open_page.text
     assert 'href="/vote/youth"' not in closed_page.text
+
+
+def test_an_expired_link_and_a_voided_vote_cannot_be_confirmed(
+    client: TestClient, session: Session
+) -> None:
+    _campaign, _theme, vote, (ana, _beto) = voting_world(session)
+    assert cast(client, ana, "tarda@example.org").status_code == 303
+    assert cast(client, ana, "anulado@example.org").status_code == 303
+    late, voided = confirm_tokens(session)
+    session.rollback()
+    first, second = session.exec(select(Vote).order_by(Vote.id)).all()  # type: ignore[arg-type]
+    first.token_expires_at = utcnow() - timedelta(minutes=1)
+    session.add(first)
+    void_votes(
+        session,
+        actor=make_account(session, Role.staff),
+        theme_id=vote.theme_id,
+        selector=Selector.pattern,
+        value=second.address,
+        reason="Prueba.",
+        now=utcnow(),
+    )
+    session.commit()
+
+    expired = client.get(f"/vote/confirm/{late}?lang=en")
+    refused = client.get(f"/vote/confirm/{voided}?lang=en")
+
+    assert expired.status_code == 409
+    assert "This confirmation link has expired" in expired.text
+    assert refused.status_code in (404, 409)
+    assert counted(session, vote) == {}
