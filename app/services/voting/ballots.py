@@ -266,7 +266,7 @@ def confirm_vote(session: Session, *, token: str, now: datetime) -> Confirmation
             ),
             col(Vote.superseded_at).is_(None),
         )
-        .values(superseded_at=now, counted_key=None, token_hash=None)
+        .values(superseded_at=now, counted_key=None)
     )
     vote.confirmed_at = now
     vote.counted_key = vote.address

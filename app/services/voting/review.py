@@ -305,7 +305,7 @@ def void_votes(
         session.execute(
             update(Vote)
             .where(col(Vote.id).in_(ids[start : start + 500]))
-            .values(voiding_id=voiding.id, counted_key=None, token_hash=None)
+            .values(voiding_id=voiding.id, counted_key=None)
         )
     audit.record(
         session,
