@@ -14,9 +14,9 @@ from app.config import Settings
 from app.main import create_app
 from app.models import OutboxMessage, Role, ThemeVote, Vote, VoteRefusal, utcnow
 from app.services.voting.addresses import address_pattern, fold_address, is_disposable
-from app.services.voting.counting import confirmed_counts
+from app.services.voting.counting import confirmed_counts, count_content
 from app.services.voting.review import Selector, void_votes
-from tests.factories import csrf_token_from, make_account, sign_in
+from tests.factories import csrf_token_from, make_account, make_finalist, sign_in
 from tests.smtp import smtp_server
 from tests.vote_helpers import (
     CONFIRM_LINK,
@@ -401,3 +401,24 @@ def test_an_expired_link_and_a_voided_vote_cannot_be_confirmed(
     assert refused.status_code == 409
     assert "voided by the organisers" in refused.text
     assert counted(session, vote) == {}
+
+
+def test_a_finalist_without_consent_is_not_on_the_ballot_nor_named_in_the_count(
+    client: TestClient, session: Session
+) -> None:
+    _campaign, theme, vote, (ana, _beto) = voting_world(session)
+    hidden = make_finalist(
+        session, theme, public_name="Persona Sin Consentimiento", consented=False
+    )
+    client.app.state.page_cache.clear()  # type: ignore[attr-defined]
+
+    ballot = client.get("/vote/youth")
+    refused = cast(client, hidden.id or 0, "alguien@example.org")
+
+    assert "Persona Sin Consentimiento" not in ballot.text
+    assert ana.public_name in ballot.text
+    assert refused.status_code == 422
+    assert count(session, Vote) == 0
+    session.rollback()
+    content = count_content(session, vote=vote, theme=theme)
+    assert "Persona Sin Consentimiento" not in str(content)
