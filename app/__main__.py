@@ -139,6 +139,8 @@ def _seed_demo_stage(settings: Settings, stage_name: str) -> int:
         ]
     if reached in (Stage.voting, Stage.published):
         links.append(("Finalists, public", f"{base}/finalists"))
+    if reached is Stage.voting:
+        links.append(("The public vote", f"{base}/vote"))
     if reached is Stage.published:
         links.append(("Results, public", f"{base}/results"))
     links.append(("Last year's edition, published", f"{base}/results/{year - 1}"))
@@ -518,6 +520,36 @@ def _add_data(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     release.set_defaults(run=_data_release)
 
 
+def _vote_tally(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+
+    from app.errors import DomainError
+    from app.services.candidates.sanctions.screening import edition
+    from app.services.text import neutralise
+    from app.services.voting.counting import TALLY_CSV_HEADER, tally_rows
+
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        try:
+            campaign = edition(session, year=args.year)
+        except DomainError as error:
+            return _error(error.message, error.params)
+        rows = tally_rows(session, campaign=campaign)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(TALLY_CSV_HEADER)
+    for theme, finalist, confirmed, voided in rows:
+        writer.writerow([neutralise(theme), neutralise(finalist), confirmed, voided])
+    return 0
+
+
+def _add_vote(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    vote = commands.add_parser("vote", help="the public vote (People's Choice)")
+    actions = vote.add_subparsers(dest="vote_command", required=True)
+    tally = actions.add_parser("tally", help="the public vote's count as CSV")
+    tally.add_argument("--year", type=int, help="the edition (default: the current one)")
+    tally.set_defaults(run=_vote_tally)
+
+
 def _add_sanctions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from app.models import ListFormat
 
@@ -612,6 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("dir", metavar="DIR")
         command.set_defaults(run=_backup)
     _add_sanctions(commands)
+    _add_vote(commands)
     verify = commands.add_parser(
         "verify-log", help="recompute the audit chain and check its signed checkpoints"
     )

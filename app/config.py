@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     nomination_browser_limit: int = 5
     form_min_seconds: int = 5
     form_max_age_hours: int = 24
+    # The public vote (issue 18): votes per client and per network (/24, /48) per hour,
+    # confirmation e-mails per address per hour (0: no limit, for load tests), and how many days
+    # after a vote closes its voters' addresses are deleted.
+    vote_rate_limit: int = 20
+    vote_network_rate_limit: int = 200
+    vote_address_rate_limit: int = 5
+    vote_retention_days: int = 90
     # How long a saved draft of a nomination and its link last (issue 21), in days.
     draft_days: int = 30
     max_files: int = 5
@@ -121,6 +128,14 @@ class Settings(BaseSettings):
         # 1 would publish every count, a single person's nomination included.
         if not 2 <= value <= 1000:
             raise ValueError("OPEN_DATA_MIN_COUNT must be between 2 and 1000")
+        return value
+
+    @field_validator("vote_retention_days")
+    @classmethod
+    def _some_retention(cls, value: int) -> int:
+        # 0 would delete the addresses at the close, before staff can review the vote.
+        if value < 1:
+            raise ValueError("VOTE_RETENTION_DAYS must be at least 1")
         return value
 
     @field_validator("sqlite_synchronous")

@@ -18,7 +18,18 @@ from app.db import make_engine
 from app.errors import DomainError, TooManyRequests
 from app.i18n import N_
 from app.models import utcnow
-from app.routes import api, auth, consent, data, judges, public, results, staff, transparency
+from app.routes import (
+    api,
+    auth,
+    consent,
+    data,
+    judges,
+    public,
+    results,
+    staff,
+    transparency,
+    vote,
+)
 from app.services import audit_chain
 from app.services.files import FileStore
 from app.services.judging.progress import ReminderSender
@@ -27,6 +38,7 @@ from app.services.nominations.exports import ExportTurns
 from app.services.privacy.retention import RetentionPurger
 from app.services.results.data_refresh import OpenDataRefresher
 from app.services.results.transparency import due_checkpoints
+from app.services.voting.upkeep import VoteKeeper
 from app.web.deps import LoginRequired
 from app.web.edge import EdgeMiddleware, slash_redirect
 from app.web.logs import redact, redact_access_log
@@ -109,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interval=settings.open_data_refresh_seconds,
             )
             refresher.start()
+        # The public vote: counts frozen at the close, addresses deleted after retention.
+        keeper = VoteKeeper(app.state.engine, retention_days=settings.vote_retention_days)
+        keeper.start()
         checkpoints = None
         if settings.environment is not Environment.test:
             checkpoints = asyncio.create_task(_make_due_checkpoints(app))
@@ -125,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purger.stop()
             if refresher is not None:
                 refresher.stop()
+            keeper.stop()
             lock.release()
 
     app = PortalApp(
@@ -152,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(results.router)
     app.include_router(consent.router)
     app.include_router(data.router)
+    app.include_router(vote.router)
     app.include_router(auth.router)
     app.include_router(staff.intake_router)
     app.include_router(staff.router)

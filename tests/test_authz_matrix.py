@@ -5,6 +5,7 @@ and POST; nobody gets a 2xx they should not, and a refused write changes no tabl
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import httpx
 import pytest
@@ -23,7 +24,10 @@ from app.models import (
     NominationStatus,
     Role,
     Theme,
+    utcnow,
 )
+from app.services.files import FileStore, clean_upload
+from app.services.voting.ground import add_tally
 from tests.factories import (
     csrf_token_from,
     declare_conflict,
@@ -41,6 +45,7 @@ from tests.factories import (
 )
 from tests.routes import route_templates
 from tests.test_staff_access import table_counts
+from tests.vote_helpers import make_vote
 
 PDF = make_pdf()
 JUDGE_B_MARKER = "MARCADOR-JUEZ-B-7f3a"
@@ -156,6 +161,24 @@ def build_world(client: TestClient, session: Session) -> World:
     assert saved.status_code in (200, 303), saved.text
     client.cookies.clear()
 
+    # The youth theme's public vote, with a tally from a ballot box and its scan (issue 18).
+    session.rollback()
+    vote = make_vote(session, youth)
+    tally = add_tally(
+        session,
+        actor=staff,
+        theme_id=int(youth.id or 0),
+        place="Plaza",
+        counted_on=date.today(),
+        counted_by="Comité",
+        counts={int(finalist.id or 0): 3},
+        scan=clean_upload(PDF, "acta.pdf", max_bytes=10**6, max_pixels=10**6),
+        store=FileStore(client.app.state.settings.files_dir),  # type: ignore[attr-defined]
+        now=utcnow(),
+    )
+    session.commit()
+    del vote
+
     world = World(
         campaign=campaign,
         youth=youth,
@@ -193,6 +216,7 @@ def build_world(client: TestClient, session: Session) -> World:
         "year": str(campaign.year),
         "number": "1",
         "entry_id": str(entry.id),
+        "tally_id": str(tally.id),
     }
     return world
 
@@ -227,6 +251,9 @@ EXPECTED_PAGES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/staff/candidates/{candidate_id}"),
         ("GET", "/staff/intake/entries/{entry_id}"),
         ("GET", "/staff/data"),
+        ("GET", "/staff/vote"),
+        ("GET", "/staff/vote/{theme_id}"),
+        ("GET", "/staff/vote/{theme_id}/tallies/{tally_id}/scan"),
     }
     | INTAKE_PAGES,
     "admin": PUBLIC_PAGES | {("GET", "/staff/users"), ("GET", "/staff/audit")},

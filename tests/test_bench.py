@@ -76,3 +76,19 @@ def test_the_batch_intake_benchmark_imports_every_row_once(tmp_path: Path) -> No
     # Each cell checks its own count: the portal's stores 200 rows once, none the second time.
     assert set(cells) == {"baseline, 200 rows", "portal, 200 rows"}
     assert "nothing stored" in done.stdout
+
+
+def test_a_short_run_of_the_vote_benchmark_counts_every_vote_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.vote", "--quick", "--votes", "100", "--concurrency", "16"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "counted 100 of 100 (every vote counted once)" in done.stdout
+    for line in ("baseline insert", "vote cast", "vote confirm"):
+        assert line in done.stdout
+        assert "failed 0" in done.stdout.split(line)[1].split("\n")[0]

@@ -53,6 +53,14 @@ from app.models.sanctions import (
     SanctionSource,
 )
 from app.models.throttle import RateLimitHit
+from app.models.voting import (
+    GroundTally,
+    GroundTallyLine,
+    ThemeVote,
+    Vote,
+    VoteRefusal,
+    VoteVoiding,
+)
 
 __all__ = [
     "MEXICAN_STATES",
@@ -81,6 +89,8 @@ __all__ = [
     "FinalistConsent",
     "Gender",
     "GovernmentLevel",
+    "GroundTally",
+    "GroundTallyLine",
     "JudgeAssignment",
     "Lease",
     "ListFormat",
@@ -108,10 +118,14 @@ __all__ = [
     "Score",
     "ScoreSheet",
     "Theme",
+    "ThemeVote",
     "TokenPurpose",
     "UserSession",
     "VettingCheck",
     "VettingStatus",
+    "Vote",
+    "VoteRefusal",
+    "VoteVoiding",
     "Winner",
     "metadata",
     "utcnow",

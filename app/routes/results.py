@@ -13,11 +13,14 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.i18n import TIMEZONE
-from app.models import utcnow
+from app.models import Campaign, utcnow
 from app.services.files import FileStore
 from app.services.results import charts, open_data, public
 from app.services.results.public import StageView
 from app.services.results.revisions import RevisionView
+from app.services.voting import counting, setup
+from app.services.voting.counting import PublishedVote
+from app.services.voting.setup import VoteState
 from app.web.deps import PathId, SessionDep, SettingsDep, get_templates, open_session
 from app.web.pagecache import public_page
 from app.web.templating import Templates
@@ -27,6 +30,11 @@ router = APIRouter()
 
 def _today() -> date:
     return utcnow().astimezone(TIMEZONE).date()
+
+
+def _people_choice(session: Session, campaign: Campaign | None) -> list[PublishedVote]:
+    """The public vote's frozen counts, shown beside the judges' decision (issue 18)."""
+    return counting.published_votes(session, campaign=campaign) if campaign else []
 
 
 def _edition(
@@ -43,12 +51,18 @@ def _edition(
                 session, campaign=view.campaign, locale=request.state.locale
             ),
             "stage_labels": charts.STAGES,
+            "people_choice": _people_choice(session, view.campaign),
         },
     )
 
 
-def _stage(request: Request, templates: Templates, view: StageView, *, page: str) -> Response:
-    return templates.render(request, "results/stage.html", {"view": view, "page": page})
+def _stage(
+    request: Request, templates: Templates, view: StageView, session: Session, *, page: str
+) -> Response:
+    people_choice = _people_choice(session, view.campaign) if page == "results" else []
+    return templates.render(
+        request, "results/stage.html", {"view": view, "page": page, "people_choice": people_choice}
+    )
 
 
 @router.get("/finalists")
@@ -58,11 +72,23 @@ async def finalists(request: Request) -> Response:
             view = public.finalists_page(session, today=_today())
             templates = get_templates(request)
             if isinstance(view, StageView):
-                return _stage(request, templates, view, page="finalists")
+                return _stage(request, templates, view, session, page="finalists")
+            # The public vote, where one is open: the page that shows the finalists invites
+            # to it (issue 18).
+            voting = [
+                theme
+                for theme, _vote, state in setup.public_votes(session, now=utcnow())
+                if state is VoteState.open
+            ]
             return templates.render(
                 request,
                 "results/finalists.html",
-                {"view": view, "photo_src": public.photo_path, "preview": False},
+                {
+                    "view": view,
+                    "photo_src": public.photo_path,
+                    "preview": False,
+                    "voting": voting,
+                },
             )
 
     return await public_page(request, "finalists", render)
@@ -78,7 +104,7 @@ def _results_page(request: Request, *, year: int | None) -> Response:
         view = public.results_page(session, year=year, today=_today())
         templates = get_templates(request)
         if isinstance(view, StageView):
-            return _stage(request, templates, view, page="results")
+            return _stage(request, templates, view, session, page="results")
         return _edition(request, templates, view, session)
 
 

@@ -49,6 +49,9 @@ UNSHOWN: tuple[type, ...] = (
     models.Score,
     models.ScoreSheet,
     models.UserSession,
+    # The public vote's traffic: running counts age out like the pages (issue 18).
+    models.Vote,
+    models.VoteRefusal,
 )
 
 # Bumped by any flush that may change a public page; a kept page of an older generation is

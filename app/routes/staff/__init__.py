@@ -27,6 +27,7 @@ from app.routes.staff import (
     results,
     sanctions,
     users,
+    vote,
 )
 from app.web.deps import require_role
 
@@ -46,6 +47,7 @@ for module in (
     meetings,
     results,
     publishing,
+    vote,
     exports,
     data,
     arco,

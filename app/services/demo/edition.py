@@ -6,8 +6,7 @@
     vetting    screening done; checks recorded on the shortlisted candidates, some cleared
     judging    ten finalists; meeting 1 closed with every score, meeting 2 open and partly
                scored: a demo judge finds finalists to score at once
-    voting     as judging, with the finalists announced (the public vote opens here once it
-               exists: see _open_the_public_vote)
+    voting     as judging, with the finalists announced and a public vote open on every theme
     published  meeting 2 closed, winners confirmed, the results published
 
 Everything goes through the services that citizens, staff and judges use (a nomination through
@@ -78,6 +77,7 @@ from app.services.demo.people import (
     Fate,
     Person,
 )
+from app.services.demo.voting import open_demo_votes
 from app.services.files import CleanFile, FileStore, clean_upload
 from app.services.judging import aggregation, conflicts, meetings, panel, progress, scoring
 from app.services.nominations import intake, screening
@@ -319,8 +319,8 @@ def build_edition(
         (Stage.voting, "announcing the finalists", builder.announce_finalists),
         (
             Stage.voting,
-            "the public vote (not built yet)",
-            lambda: _open_the_public_vote(session, campaign),
+            "the public vote on every theme",
+            lambda: _open_the_public_vote(session, stage=stage, now=now),
         ),
         (Stage.published, "confirming the winners", builder.confirm_winners),
         (Stage.published, "publishing the results", builder.publish_results),
@@ -333,11 +333,12 @@ def build_edition(
     return EditionResult(demo=demo, asked=stage, before=before, built=True)
 
 
-def _open_the_public_vote(session: Session, campaign: Campaign) -> None:
-    """THE PUBLIC VOTE OPENS HERE, once it exists (issue 19; it is being built apart): open the
-    vote of the announced finalists through its own service, so that `--stage voting` shows an
-    edition with the vote running. Until then this stage is `judging` with the finalists
-    announced, and no vote is made up."""
+def _open_the_public_vote(session: Session, *, stage: Stage, now: datetime) -> None:
+    """The public vote of the announced finalists, opened through its own service on every
+    theme (app/services/demo/voting.py), so that `--stage voting` shows the vote running. A
+    published edition is shown without one: its vote would have closed before the results."""
+    if stage is Stage.voting:
+        open_demo_votes(session, now=now)
 
 
 class _Builder:

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from app.db import WRITE, insert_row
 from app.errors import Conflict, NotFound
 from app.i18n import N_
-from app.models import Account, OutboxMessage, utcnow
+from app.models import Account, OutboxMessage, Vote, utcnow
 from app.services import audit, leases
 
 log = logging.getLogger("app.mail")
@@ -376,6 +376,8 @@ class OutboxOverview:
     waiting_count: int
     failed_count: int
     sent_last_day: int
+    # Messages to voters of the public vote: their addresses are not shown (issue 18).
+    to_voters: frozenset[int] = frozenset()
 
 
 def outbox_overview(session: Session, *, now: datetime) -> OutboxOverview:
@@ -393,12 +395,17 @@ def outbox_overview(session: Session, *, now: datetime) -> OutboxOverview:
     sent = session.exec(
         select(func.count()).where(col(OutboxMessage.sent_at) >= now - timedelta(days=1))
     ).one()
+    listed = [m.id for m in [*waiting, *failed] if m.id is not None]
+    to_voters = session.exec(
+        select(Vote.outbox_message_id).where(col(Vote.outbox_message_id).in_(listed))
+    ).all()
     return OutboxOverview(
         waiting=list(waiting),
         failed=list(failed),
         waiting_count=count_waiting(session),
         failed_count=int(session.exec(select(func.count()).where(failed_filter)).one()),
         sent_last_day=int(sent),
+        to_voters=frozenset(i for i in to_voters if i is not None),
     )
 
 

@@ -13,7 +13,15 @@ from app.db import begin_write, insert_row
 from app.errors import NotFound, PermissionDenied
 from app.forms.nomination import NominationForm
 from app.i18n import N_, Translator
-from app.models import Campaign, EvidenceFile, Finalist, FinalistConsent, Nomination, Theme
+from app.models import (
+    Campaign,
+    EvidenceFile,
+    Finalist,
+    FinalistConsent,
+    GroundTally,
+    Nomination,
+    Theme,
+)
 from app.services import throttle
 from app.services.campaigns.campaigns import ThemeView
 from app.services.files import CleanFile, FileStore
@@ -199,15 +207,18 @@ def files_kept_only_if_referenced(
 
 
 def referenced_files(session: Session, *, among: set[str]) -> set[str]:
-    """Which of these stored files something still names: evidence files and finalists' photos
-    share the store with consent letters, and published revisions keep the photos they froze."""
+    """Which of these stored files something still names: evidence files, finalists' photos,
+    consent letters and the scans of the public vote's tallies share the store, and published
+    revisions keep the photos they froze."""
     evidence = select(EvidenceFile.sha256).where(col(EvidenceFile.sha256).in_(among))
     photos = select(Finalist.photo_sha256).where(col(Finalist.photo_sha256).in_(among))
     consent = select(FinalistConsent.evidence_sha256).where(
         col(FinalistConsent.evidence_sha256).in_(among)
     )
+    scans = select(GroundTally.scan_sha256).where(col(GroundTally.scan_sha256).in_(among))
     kept = set(session.exec(evidence).all()) | set(session.exec(photos).all())
     kept |= set(session.exec(consent).all())
+    kept |= set(session.exec(scans).all())
     return kept | published_photo_hashes(session, among=among - kept)
 
 

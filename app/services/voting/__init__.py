@@ -1,0 +1,1 @@
+"""The People's Choice public vote (issue 18)."""
