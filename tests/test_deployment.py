@@ -152,10 +152,13 @@ def test_access_log_shows_no_token_and_no_receipt_reference(
         ("/drafts/s3cr3t-token?saved=1", "/drafts/[redacted]?saved=1"),
         ("/nominations/ABC-123", "/nominations/[redacted]"),
         ("/nominations/status", "/nominations/status"),
+        ("/vote/confirm/s3cr3t-token", "/vote/confirm/[redacted]"),
+        ("/vote/sent/REF123", "/vote/sent/[redacted]"),
+        ("/vote/youth", "/vote/youth"),
     ],
 )
 def test_every_address_that_carries_a_secret_is_redacted(path: str, logged: str) -> None:
-    # The links mailed to nominees (consent) and nominators (drafts) let their holder in.
+    # The links mailed to nominees (consent), nominators (drafts) and voters let their holder in.
     assert redact(path) == logged
 
 

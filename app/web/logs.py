@@ -5,14 +5,21 @@ A few addresses carry a secret in their path: whoever holds it gets in. Set-pass
 shows what a citizen nominated. The access log (uvicorn's) and our own error log name the path
 of each request, so they name these as `/account/set-password/[redacted]`. A new address that
 carries a secret adds its prefix to SECRET_PATHS: the consent and draft links mailed to
-nominees and nominators are such addresses too.
+nominees and nominators, and the vote's confirmation links, are such addresses too.
 """
 
 import logging
 import re
 from urllib.parse import unquote
 
-SECRET_PATHS = ("/account/set-password/", "/nominations/", "/consent/", "/drafts/")
+SECRET_PATHS = (
+    "/account/set-password/",
+    "/nominations/",
+    "/consent/",
+    "/drafts/",
+    "/vote/confirm/",
+    "/vote/sent/",
+)
 # Pages under those prefixes whose name is not a secret (`/nominations/status`).
 NAMED_PAGES = frozenset({"status"})
 REDACTED = "[redacted]"
