@@ -493,6 +493,26 @@ def test_intake_scan_that_is_not_an_image_or_pdf_is_refused_and_nothing_stored(
     assert count(session, EvidenceFile) == 0
 
 
+def test_intake_scan_pdf_with_javascript_is_refused_with_the_reason_and_nothing_stored(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    from tests.test_pdf_content import open_action_javascript, pdf_with
+
+    signed_in(client, session, Role.volunteer)
+
+    response = enter(
+        client,
+        intake_data(sensitive_consent="yes"),
+        files=[("scan", ("formato.pdf", pdf_with(open_action_javascript), "application/pdf"))],
+    )
+
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "formato.pdf" in response.text  # type: ignore[attr-defined]
+    assert "JavaScript" in response.text  # type: ignore[attr-defined]
+    assert count(session, Nomination) == 0
+    assert count(session, EvidenceFile) == 0
+
+
 def test_paper_form_has_the_questions_the_short_notice_and_a_signature_in_both_languages(
     client: TestClient, themes: tuple[Theme, Theme]
 ) -> None:

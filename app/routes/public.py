@@ -18,12 +18,9 @@ from app.models import MEXICAN_STATES, Theme, utcnow
 from app.services.campaigns import campaigns
 from app.services.campaigns.campaigns import ThemeView
 from app.services.files import (
-    PDF_MESSAGES,
     CleanFile,
-    EvidenceRejected,
     FileStore,
     HeldFiles,
-    clean_upload,
     sweep_held_files,
 )
 from app.services.nominations import drafts, intake
@@ -34,17 +31,10 @@ from app.web.form_body import VerifiedForm, form_values, keeping_form_body
 from app.web.pagecache import PageCache, public_page
 from app.web.public_form import PublicForm, PublicFormGuard, Stored
 from app.web.templating import NO_STORE, Templates, translator
+from app.web.uploads import clean_uploads
 
 router = APIRouter()
 
-EVIDENCE_MESSAGES = {
-    "empty": N_("The file %(name)s is empty."),
-    "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
-    "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
-    "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
-    "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
-    **PDF_MESSAGES,
-}
 DROPPED_MESSAGES = {
     "file_too_large": N_("The file %(name)s is larger than %(mb)s MB."),
     "too_large": N_("With the file %(name)s, the files add up to more than %(mb)s MB."),
@@ -129,33 +119,6 @@ def _dropped_files(body: FormBody, settings: Settings, t: Translator, errors: Fo
         messages.append(t(message, name=dropped.filename, mb=limit // (1024 * 1024)))
     messages.append(t("No file was attached. Attach your files again, within the limits."))
     errors.add("evidence", " ".join(messages))
-
-
-def _clean_files(
-    body: FormBody, settings: Settings, t: Translator, errors: FormErrors
-) -> list[CleanFile]:
-    """The evidence files, checked and stripped of metadata; a refused one becomes an error."""
-    clean: list[CleanFile] = []
-    for upload in body.files:
-        if upload.field != "evidence":
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=upload.field)
-            )
-            continue
-        try:
-            clean.append(
-                clean_upload(
-                    upload.data,
-                    upload.filename,
-                    max_bytes=settings.max_file_bytes,
-                    max_pixels=settings.max_image_pixels,
-                )
-            )
-        except EvidenceRejected as rejected:
-            mb = settings.max_file_bytes // (1024 * 1024)
-            message = EVIDENCE_MESSAGES[rejected.code]
-            errors.add("evidence", t(message, name=rejected.filename, mb=mb))
-    return clean
 
 
 @router.get("/nominate/{slug}")
@@ -339,7 +302,9 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
             # Not a submission: the form again, without that file (and with any new ones).
             errors = FormErrors()
             kept = [file for file in attached if file.sha256 != removed]
-            files = _attach(kept, _clean_files(body, settings, t, errors), settings, t, errors)
+            files = _attach(
+                kept, clean_uploads(body, "evidence", settings, t, errors), settings, t, errors
+            )
             _keep(guard, held, files, attached, t, errors)
             return page(errors, 422 if errors else 200)
 
@@ -367,7 +332,7 @@ def _submit_nomination(request: Request, slug: str, body: FormBody) -> Response:
         errors = FormErrors(general=guard.repeated_fields())
         _dropped_files(body, settings, t, errors)
         clean_files = _attach(
-            attached, _clean_files(body, settings, t, errors), settings, t, errors
+            attached, clean_uploads(body, "evidence", settings, t, errors), settings, t, errors
         )
         form, field_errors = validate_nomination(
             fields,

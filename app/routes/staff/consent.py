@@ -13,11 +13,8 @@ from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
 from app.models import ConsentChannel, utcnow
 from app.services.files import (
-    PDF_MESSAGES,
     CleanFile,
-    EvidenceRejected,
     FileStore,
-    clean_upload,
 )
 from app.services.results import consent
 from app.services.results.shared import FieldInvalid
@@ -32,6 +29,7 @@ from app.web.deps import (
 )
 from app.web.form_body import VerifiedForm, VerifiedUploadForm, form_values
 from app.web.templating import Templates
+from app.web.uploads import clean_uploads
 
 router = APIRouter()
 
@@ -43,15 +41,6 @@ DONE = {
         "The consent is withdrawn: the person no longer appears on any public page, and the"
         " published results say that a finalist withdrew."
     ),
-}
-EVIDENCE_MESSAGES = {
-    "empty": N_("The file %(name)s is empty."),
-    "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
-    "type": N_("Send a PDF, JPEG, PNG or WebP file."),
-    "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
-    "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
-    # A PDF with active content (JavaScript, embedded files…) is refused like evidence.
-    **PDF_MESSAGES,
 }
 LABELS = {
     "email": N_("E-mail address of the nominee"),
@@ -146,30 +135,11 @@ def request_consent(
 def _clean_evidence(
     body: FormBody, settings: Settings, t: Translator, errors: FormErrors
 ) -> CleanFile | None:
-    uploads = [upload for upload in body.files if upload.field == "evidence"]
-    for upload in body.files:
-        if upload.field != "evidence":
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=upload.field)
-            )
-    if len(uploads) > 1:
+    evidence = clean_uploads(body, "evidence", settings, t, errors)
+    if len(evidence) > 1:
         errors.add("evidence", t("Send one file."))
         return None
-    if not uploads:
-        return None
-    upload = uploads[0]
-    try:
-        clean = clean_upload(
-            upload.data,
-            upload.filename,
-            max_bytes=settings.max_file_bytes,
-            max_pixels=settings.max_image_pixels,
-        )
-    except EvidenceRejected as rejected:
-        mb = settings.max_file_bytes // (1024 * 1024)
-        errors.add("evidence", t(EVIDENCE_MESSAGES[rejected.code], name=rejected.filename, mb=mb))
-        return None
-    return clean
+    return evidence[0] if evidence else None
 
 
 @router.post("/finalists/{finalist_id}/consent")

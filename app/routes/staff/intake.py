@@ -10,15 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
-from app.config import Settings
 from app.errors import DomainError
 from app.forms.base import validate
 from app.forms.errors import FormErrors
 from app.forms.intake import ImportForm
 from app.forms.nomination import INTAKE_CHANNELS, INTAKE_CONSENTS, validate_intake
-from app.i18n import N_, TIMEZONE, Translator
+from app.i18n import TIMEZONE
 from app.models import MEXICAN_STATES, Account, Role, Theme, utcnow
-from app.services.files import CleanFile, EvidenceRejected, FileStore, clean_upload
+from app.services.files import FileStore
 from app.services.nominations import assisted, batch
 from app.services.nominations.intake import files_kept_only_if_referenced
 from app.web.background import screen_new_batch, screen_new_nomination
@@ -40,19 +39,12 @@ from app.web.form_body import (
     verify_csrf,
 )
 from app.web.templating import Templates
+from app.web.uploads import clean_uploads
 
 router = APIRouter(
     prefix="/staff/intake",
     dependencies=[Depends(require_role(Role.staff, Role.admin, Role.volunteer))],
 )
-
-SCAN_MESSAGES = {  # the evidence files' messages, for the scans
-    "empty": N_("The file %(name)s is empty."),
-    "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
-    "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
-    "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
-    "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
-}
 
 
 @router.get("")
@@ -119,34 +111,6 @@ def new_entry(
     return _form_page(request, templates, theme, values=values)
 
 
-def _clean_scans(
-    body: FormBody, settings: Settings, t: Translator, errors: FormErrors
-) -> list[CleanFile]:
-    """The scans or photos of the paper form, checked and stripped like evidence files."""
-    clean: list[CleanFile] = []
-    for upload in body.files:
-        if upload.field != "scan":
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=upload.field)
-            )
-            continue
-        if not upload.filename and not upload.size:
-            continue  # the file field left empty
-        try:
-            clean.append(
-                clean_upload(
-                    upload.data,
-                    upload.filename,
-                    max_bytes=settings.max_file_bytes,
-                    max_pixels=settings.max_image_pixels,
-                )
-            )
-        except EvidenceRejected as rejected:
-            mb = settings.max_file_bytes // (1024 * 1024)
-            errors.add("scan", t(SCAN_MESSAGES[rejected.code], name=rejected.filename, mb=mb))
-    return clean
-
-
 @router.post("/new/{slug}")
 def enter_nomination(
     request: Request,
@@ -161,7 +125,7 @@ def enter_nomination(
     theme = assisted.get_intake_theme(session, slug=slug)
     values = form_values(body)
     errors = FormErrors()
-    scans = _clean_scans(body, settings, t, errors)
+    scans = clean_uploads(body, "scan", settings, t, errors)
     # The same form sent twice (a double click, a retry): the entry it already stored.
     stored = assisted.find_entry_by_key(session, key=values.get("submission_key", ""))
     if stored is not None:

@@ -15,11 +15,8 @@ from app.forms.voting import ExportForm, VoidForm, validate_setup, validate_tall
 from app.i18n import N_, TIMEZONE
 from app.models import utcnow
 from app.services.files import (
-    PDF_MESSAGES,
     CleanFile,
-    EvidenceRejected,
     FileStore,
-    clean_upload,
 )
 from app.services.results.shared import FieldInvalid
 from app.services.voting import counting, ground, review, setup
@@ -34,17 +31,10 @@ from app.web.deps import (
 )
 from app.web.form_body import VerifiedForm, VerifiedUploadForm, form_values
 from app.web.templating import Templates
+from app.web.uploads import clean_uploads
 
 router = APIRouter()
 
-SCAN_MESSAGES = {
-    "empty": N_("The file %(name)s is empty."),
-    "too_large": N_("The file %(name)s is larger than %(mb)s MB."),
-    "type": N_("The file %(name)s is not a PDF, JPEG, PNG or WebP file."),
-    "corrupt": N_("The file %(name)s is damaged and cannot be opened."),
-    "dimensions": N_("The image %(name)s has too many pixels; send a smaller image."),
-    **PDF_MESSAGES,
-}
 DONE = {
     "saved": N_("The vote is set up."),
     "voided": N_("The votes are voided; the count shows them as voided."),
@@ -265,27 +255,13 @@ def export_votes(
 def _clean_scan(
     request: Request, body: VerifiedUploadForm, t: TranslatorDep, errors: FormErrors
 ) -> CleanFile | None:
-    settings = request.app.state.settings
-    scans = [upload for upload in body.files if upload.field == "scan"]
-    for upload in body.files:
-        if upload.field != "scan":
-            errors.general.append(
-                t("The form contained a field we did not expect: %(name)s.", name=upload.field)
-            )
+    scans = clean_uploads(body, "scan", request.app.state.settings, t, errors)
+    if "scan" in errors.fields:
+        return None
     if len(scans) != 1:
         errors.add("scan", t("Attach the scan of the tally sheet (one PDF or image)."))
         return None
-    try:
-        return clean_upload(
-            scans[0].data,
-            scans[0].filename,
-            max_bytes=settings.max_file_bytes,
-            max_pixels=settings.max_image_pixels,
-        )
-    except EvidenceRejected as rejected:
-        mb = settings.max_file_bytes // (1024 * 1024)
-        errors.add("scan", t(SCAN_MESSAGES[rejected.code], name=rejected.filename, mb=mb))
-        return None
+    return scans[0]
 
 
 @router.post("/vote/{theme_id}/tallies")
