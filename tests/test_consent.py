@@ -491,6 +491,35 @@ def test_withdrawal_by_link_removes_the_winner_from_every_public_page_with_a_new
     assert "ya estaba retirado" in twice.text
 
 
+def test_a_winner_who_withdraws_is_counted_not_named_and_staff_are_told_no_winner_is_named(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    cycle, link = _published_with_ana_by_link(client, session, settings)
+    publishing = client.get("/staff/publishing?lang=en").text
+    assert "not named in public" not in publishing
+    nominee = TestClient(client.app, base_url="http://testserver")
+
+    answer(nominee, link, action="withdraw")
+
+    page = client.get("/results?lang=en").text
+    youth = page[page.index('id="theme-youth"') : page.index('id="theme-sustainability"')]
+    assert "1 winner of this theme is not named here, at their request." in youth
+    assert "Ana Finalista Ejemplo" not in page
+    assert "not named here" not in page[page.index('id="theme-sustainability"') :]
+    assert "no se nombra aquí" in client.get("/results?lang=es").text
+    publishing = client.get("/staff/publishing?lang=en").text
+    assert 'Ana Finalista Ejemplo <span class="badge flagged">not named in public' in publishing
+    assert "The public results name no winner of Youth: Ana Finalista Ejemplo" in publishing
+    # The notice does not count as a change to publish: the published revision already says it.
+    assert "changed since the published revision" not in publishing
+    consent_page = client.get(f"/staff/finalists/{cycle.ana.id}/consent?lang=en").text
+    assert 'id="unnamed-winner"' in consent_page
+    assert (
+        'id="unnamed-winner"'
+        not in client.get(f"/staff/finalists/{cycle.carla.id}/consent?lang=en").text
+    )
+
+
 def test_withdrawal_in_english_pages_says_a_finalist_withdrew(
     client: TestClient, session: Session, settings: Settings
 ) -> None:

@@ -31,6 +31,7 @@ from app.models import (
     ResultsRevision,
     RevisionStatus,
     Theme,
+    Winner,
 )
 from app.services import audit
 from app.services.candidates.grouping import row_for_update
@@ -72,6 +73,8 @@ class ConsentView:
     theme: Theme
     campaign: Campaign
     consent: FinalistConsent | None
+    # A confirmed winner: without consent to being named, the results name no one in their place.
+    is_winner: bool = False
 
 
 def _view(session: Session, finalist: Finalist, consent: FinalistConsent | None) -> ConsentView:
@@ -79,7 +82,12 @@ def _view(session: Session, finalist: Finalist, consent: FinalistConsent | None)
     assert theme is not None
     campaign = session.get(Campaign, theme.campaign_id)
     assert campaign is not None
-    return ConsentView(finalist=finalist, theme=theme, campaign=campaign, consent=consent)
+    is_winner = (
+        session.exec(select(Winner.id).where(Winner.finalist_id == finalist.id)).first() is not None
+    )
+    return ConsentView(
+        finalist=finalist, theme=theme, campaign=campaign, consent=consent, is_winner=is_winner
+    )
 
 
 def _finalist(session: Session, finalist_id: int, *, lock: bool = False) -> Finalist:
@@ -408,11 +416,14 @@ def _without(content: dict[str, Any], finalist_id: int) -> tuple[dict[str, Any],
     removed = 0
     themes = []
     for theme in content.get("themes", []):
-        lists = {}
+        lists: dict[str, Any] = {}
         for key in ("winners", "finalists"):
             kept = [e for e in theme.get(key, []) if e.get("finalist_id") != finalist_id]
             removed += len(theme.get(key, [])) - len(kept)
             lists[key] = kept
+        if len(lists["winners"]) < len(theme.get("winners", [])):
+            # Still a winner, no longer named: the page says so (as build_results_content).
+            lists["unnamed_winners"] = int(theme.get("unnamed_winners", 0)) + 1
         themes.append({**theme, **lists})
     return {**content, "themes": themes}, removed
 

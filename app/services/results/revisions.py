@@ -160,10 +160,16 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
             (by_id[w.finalist_id] for w in winners if w.theme_id == theme.id),
             key=lambda f: (f.public_name, f.id),
         )
+        named_winners = named(theme_winners)
+        unnamed = len(theme_winners) - len(named_winners)
         theme_entries.append(
             {
                 **theme_header(theme),
-                "winners": named(theme_winners),
+                "winners": named_winners,
+                # Winners who did not consent to being named are counted, never named: the
+                # page says a winner exists rather than showing a theme without one. The key
+                # is there only when there are such winners, as in revisions made before it.
+                **({"unnamed_winners": unnamed} if unnamed else {}),
                 "finalists": named(theme_finalists),
                 # The meeting whose ranking the theme's winners were confirmed from.
                 "final_meeting": finals[theme.id].number if theme.id in finals else None,
@@ -244,6 +250,8 @@ class ThemeStatus:
     theme: Theme
     finalists: int
     winners: list[Finalist]
+    # Confirmed winners whom no public page names (no consent to their name, or withdrawn).
+    unnamed_winners: list[Finalist] = field(default_factory=list)
     # The theme's final meeting, and a meeting still open with its finalists.
     final_meeting: Meeting | None = None
     open_meeting: Meeting | None = None
@@ -326,6 +334,11 @@ class PublishingOverview:
         return [s for s in self.themes if s.reconfirm]
 
     @property
+    def unnamed_winners(self) -> list[ThemeStatus]:
+        """Themes with a confirmed winner whom the public pages cannot name."""
+        return [s for s in self.themes if s.unnamed_winners]
+
+    @property
     def blocked(self) -> bool:
         """Something must be done before results can be prepared."""
         return (
@@ -344,6 +357,7 @@ def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOv
     finals = final_meetings(session, campaign_id=campaign.id)
     running = open_meetings(session, campaign_id=campaign.id)
     themes = themes_of(session, campaign.id)
+    consents = consents_of(session, [w.finalist_id for w in winners])
     statuses = []
     for theme in themes:
         assert theme.id is not None
@@ -354,6 +368,11 @@ def publishing_overview(session: Session, *, campaign: Campaign) -> PublishingOv
                 theme=theme,
                 finalists=sum(1 for f in finalists if f.theme_id == theme.id),
                 winners=[by_id[w.finalist_id] for w in theme_winners],
+                unnamed_winners=[
+                    by_id[w.finalist_id]
+                    for w in theme_winners
+                    if not may_be_named(consents.get(w.finalist_id))
+                ],
                 final_meeting=final,
                 open_meeting=running.get(theme.id),
                 reconfirm=confirmed_before(final, theme_winners),
