@@ -395,6 +395,7 @@ def _nominations_import(settings: Settings, args: argparse.Namespace) -> int:
                     t=t,
                     now=now,
                     base_url=settings.base_url,
+                    default_locale=settings.default_locale,
                     progress=_progress("rows checked"),
                 )
             except DomainError as error:

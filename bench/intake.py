@@ -151,6 +151,7 @@ def cell_portal(rows: int) -> dict[str, object]:
                     t=Translator("es"),
                     now=now,
                     base_url="http://127.0.0.1:8000",
+                    default_locale="es",
                 )
             assert report.ok, report.errors[:5]
             session.commit()

@@ -161,6 +161,36 @@ def test_intake_with_email_sends_the_receipt_and_reaches_the_queue_with_its_chan
     assert "María Fernanda López Ruiz" in client.get("/staff/nominations?q=lopez+xalapa").text
 
 
+def test_intake_receipt_is_in_the_nominator_s_language_whatever_the_volunteer_reads(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    signed_in(client, session, Role.volunteer)
+    english_ui = {"Accept-Language": "en"}
+    form = client.get("/staff/intake/new/youth", headers=english_ui).text
+    assert '<option value="es" selected>Español</option>' in form
+
+    unknown = enter(client, intake_data(language="fr"), headers=english_ui)
+    default = enter(
+        client,
+        intake_data(nominator_email="ana@example.org", language=""),
+        headers=english_ui,
+    )
+    chosen = enter(
+        client,
+        intake_data(
+            nominator_email="bo@example.org", nominee_name="Otra Persona Nominada", language="en"
+        ),
+    )
+
+    assert unknown.status_code == 422  # type: ignore[attr-defined]
+    assert "Choose one of the options." in unknown.text  # type: ignore[attr-defined]
+    assert default.status_code == chosen.status_code == 303  # type: ignore[attr-defined]
+    session.rollback()
+    mails = {m.to_address: m.subject for m in session.exec(select(OutboxMessage)).all()}
+    assert mails["ana@example.org"].startswith("Integrity Icon: recibimos tu nominación")
+    assert mails["bo@example.org"].startswith("Integrity Icon: we received your nomination")
+
+
 def test_intake_invalid_entry_shows_messages_in_spanish_and_english_and_stores_nothing(
     client: TestClient, session: Session, themes: tuple[Theme, Theme]
 ) -> None:
@@ -374,6 +404,50 @@ def test_import_repeated_row_and_unknown_theme_and_bad_header_are_named(
     assert header.status_code == 422  # type: ignore[attr-defined]
     assert "<code>nombre</code>" in header.text  # type: ignore[attr-defined]
     assert count(session, Nomination) == 0
+
+
+def test_import_receipts_are_in_each_nominator_s_language_not_the_importer_s(
+    client: TestClient, session: Session, themes: tuple[Theme, Theme]
+) -> None:
+    signed_in(client, session, Role.staff)
+    rows = csv_rows(3, nominator_email="lote@example.org")
+    rows[0]["language"], rows[1]["language"], rows[2]["language"] = "en", "", "ES"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "language"])
+    writer.writeheader()
+    writer.writerows(rows)
+    bad = [dict(row) for row in rows]
+    bad[1]["language"] = "fr"
+    wrong = io.StringIO()
+    writer = csv.DictWriter(wrong, fieldnames=["language", *COLUMNS])
+    writer.writeheader()
+    writer.writerows(bad)
+
+    refused = upload(client, wrong.getvalue().encode(), headers={"Accept-Language": "en"})
+    imported = upload(client, out.getvalue().encode(), headers={"Accept-Language": "en"})
+
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert re.search(
+        r"<td>3</td><td><code>language</code></td><td>Write es or en, or leave it empty\.",
+        refused.text,  # type: ignore[attr-defined]
+    )
+    assert imported.status_code == 303, imported.text  # type: ignore[attr-defined]
+    session.rollback()
+    by_name = {n.nominee_name: n.locale for n in session.exec(select(Nomination)).all()}
+    # The staff member reads English; a row without a language is the portal's Spanish.
+    assert by_name == {
+        "Persona Nominada 0000": "en",
+        "Persona Nominada 0001": "es",
+        "Persona Nominada 0002": "es",
+    }
+    subjects = {m.subject for m in session.exec(select(OutboxMessage)).all()}
+    assert subjects == {
+        "Integrity Icon: we received your nomination of Persona Nominada 0000",
+        "Integrity Icon: recibimos tu nominación de Persona Nominada 0001",
+        "Integrity Icon: recibimos tu nominación de Persona Nominada 0002",
+    }
+    page = client.get("/staff/intake/import?lang=en").text
+    assert "<code>language</code>" in page
 
 
 def test_import_template_example_row_imports_as_it_is(

@@ -99,6 +99,7 @@ def new_entry(
     request: Request,
     slug: str,
     session: SessionDep,
+    settings: SettingsDep,
     templates: TemplatesDep,
     account: CurrentAccount,
 ) -> Response:
@@ -106,6 +107,8 @@ def new_entry(
     values = {
         "received_on": utcnow().astimezone(TIMEZONE).date().isoformat(),
         "collected_by": account.name,
+        # The nominator's language, for their receipt: the portal's, not the volunteer's.
+        "language": settings.default_locale,
         "submission_key": assisted.new_submission_key(),
     }
     return _form_page(request, templates, theme, values=values)
@@ -126,12 +129,15 @@ def enter_nomination(
     values = form_values(body)
     errors = FormErrors()
     scans = clean_uploads(body, "scan", settings, t, errors)
+    language = values.get("language", "") or settings.default_locale
+    if language not in batch.LANGUAGES:
+        errors.add("language", t("Choose one of the options."))
     # The same form sent twice (a double click, a retry): the entry it already stored.
     stored = assisted.find_entry_by_key(session, key=values.get("submission_key", ""))
     if stored is not None:
         return RedirectResponse(f"/staff/intake/entries/{stored.id}", status_code=303)
     form, field_errors = validate_intake(
-        values,
+        {name: value for name, value in values.items() if name != "language"},
         t,
         max_age=theme.max_age,
         theme_name=t.pick(theme.name_es, theme.name_en),
@@ -154,7 +160,7 @@ def enter_nomination(
                 form=form,
                 files=scans,
                 store=store,
-                locale=t.locale,
+                locale=language,
                 now=utcnow(),
                 base_url=settings.base_url,
             )
@@ -233,7 +239,7 @@ def _import_page(
             "values": values or {},
             "errors": errors or FormErrors(),
             "report": report,
-            "columns": batch.COLUMNS,
+            "columns": (*batch.COLUMNS, *batch.OPTIONAL_COLUMNS),
             "column_help": batch.COLUMN_HELP,
             "slugs": ", ".join(theme.slug for theme in themes),
             "channels": [(c.value, assisted.CHANNEL_LABELS[c]) for c in INTAKE_CHANNELS],
@@ -287,6 +293,7 @@ def import_file(
             t=t,
             now=now,
             base_url=settings.base_url,
+            default_locale=settings.default_locale,
         )
     try:
         report = checked.report

@@ -86,6 +86,10 @@ COLUMNS: tuple[str, ...] = (
     "may_contact",
     "reveal_identity",
 )
+# Columns a file may add to the template's: the nominator's language, in which their receipt is
+# written (blank: the portal's default language, not the language of whoever imports).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("language",)
+LANGUAGES = ("es", "en")
 # What each column holds, for the import page (message ids).
 COLUMN_HELP: dict[str, str] = {
     "theme": N_("The theme's short name: %(slugs)s."),
@@ -123,6 +127,10 @@ COLUMN_HELP: dict[str, str] = {
     ),
     "may_contact": N_("yes or no: the nominator may be contacted about this nomination."),
     "reveal_identity": N_("yes or no: the nominee may learn who nominated them."),
+    "language": N_(
+        "Optional column: es or en, the nominator's language, in which their receipt is"
+        " written; empty or absent: the portal's default language."
+    ),
 }
 YES = frozenset({"yes", "y", "sí", "si", "s", "true", "1", "x"})
 NO = frozenset({"no", "n", "false", "0", ""})
@@ -263,6 +271,8 @@ class _Checked:
     form: IntakeForm
     theme: Theme
     key: str
+    # The nominator's language: their nomination's and their receipt's.
+    locale: str
 
 
 def _check_rows(
@@ -272,6 +282,7 @@ def _check_rows(
     campaign: Campaign,
     channel: Channel,
     t: Translator,
+    default_locale: str,
     today: date,
     report: ImportReport,
     progress: Callable[[int], None] | None,
@@ -292,7 +303,7 @@ def _check_rows(
             if header is None:
                 header = [cell.strip().lower() for cell in cells]
                 missing = [name for name in COLUMNS if name not in header]
-                unknown = [name for name in header if name not in COLUMNS]
+                unknown = [name for name in header if name not in (*COLUMNS, *OPTIONAL_COLUMNS)]
                 for name in missing:
                     error(line, name, t("This column is missing from the header line."))
                 for name in unknown:
@@ -324,6 +335,9 @@ def _check_rows(
                 for name, cell in zip(header, cells, strict=True)
             }
             slug = values.pop("theme").strip()
+            locale = values.pop("language", "").strip().lower() or default_locale
+            if locale not in LANGUAGES:
+                error(line, "language", t("Write es or en, or leave it empty."))
             theme = themes.get(slug)
             if theme is None:
                 error(
@@ -349,7 +363,7 @@ def _check_rows(
                 error(line, "", message)
             for name, message in errors.fields.items():
                 error(line, name, message)
-            if form is None:
+            if form is None or locale not in LANGUAGES:
                 yield line, None
                 continue
             try:
@@ -358,7 +372,8 @@ def _check_rows(
                 error(line, "received_on", t(late.message, **late.params))
                 yield line, None
                 continue
-            yield line, _Checked(form, theme, _row_key(campaign.id, {**values, "theme": slug}))
+            key = _row_key(campaign.id, {**values, "theme": slug})
+            yield line, _Checked(form, theme, key, locale)
     except _Refused as refused:
         error(refused.error.line, refused.error.column, refused.error.message)
     if header is None:
@@ -413,10 +428,12 @@ def check_batch(
     t: Translator,
     now: datetime,
     base_url: str,
+    default_locale: str,
     progress: Callable[[int], None] | None = None,
 ) -> CheckedBatch:
     """Reads a CSV batch (a seekable binary file) for `campaign` and checks every row; reads
-    only, so it may run outside the write lock. `actor` is None from the command line."""
+    only, so it may run outside the write lock. `actor` is None from the command line. A row
+    without a language is the portal's `default_locale`, whoever imports it."""
     if actor is not None:
         require_intake_role(actor)
     if channel is Channel.web:
@@ -443,6 +460,7 @@ def check_batch(
         campaign=campaign,
         channel=channel,
         t=t,
+        default_locale=default_locale,
         today=today,
         report=report,
         progress=progress,
@@ -478,6 +496,7 @@ def check_batch(
             "reference": secrets.token_urlsafe(16),
             "submission_key": row.key,
             "theme_id": row.theme.id,
+            "locale": row.locale,
             "search_text": search_text(row.form.nominee_name, row.form.nominee_institution),
         }
         mail = None
@@ -588,6 +607,7 @@ def import_batch(
     t: Translator,
     now: datetime,
     base_url: str,
+    default_locale: str,
     checked: Callable[[int], None] | None = None,
     stored: Callable[[int], None] | None = None,
 ) -> ImportReport:
@@ -603,6 +623,7 @@ def import_batch(
         t=t,
         now=now,
         base_url=base_url,
+        default_locale=default_locale,
         progress=checked,
     )
     try:
