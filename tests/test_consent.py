@@ -41,6 +41,7 @@ from tests.test_publishing import (
     confirm,
     fresh,
     make_cycle,
+    make_nomination,
     prepare,
     publish,
     publish_results,
@@ -414,6 +415,80 @@ def test_staff_recorded_consent_with_bad_input_stores_nothing(
     assert response.status_code == 422
     assert "Choose one of the options." in response.text
     assert consent_of(session, cycle.carla) is None
+
+
+# --- asking many at once -----------------------------------------------------------------------
+
+
+def test_staff_ask_every_finalist_not_asked_at_once_with_suggested_addresses(
+    client: TestClient, session: Session
+) -> None:
+    cycle = make_cycle(session)
+    forget_consent(session, cycle.ana, cycle.beto, cycle.dario)
+    make_nomination(session, cycle.ana, nominee_contact="Tel. 228 555 0101, ana.f@example.org")
+    staff_client(client, session, cycle)
+    assert 'href="/staff/consent"' in client.get("/staff/finalists").text
+
+    page = client.get("/staff/consent?lang=en")
+
+    assert page.status_code == 200
+    text = page.text
+    ana, beto, carla = (f"finalist-{f.id}" for f in (cycle.ana, cycle.beto, cycle.carla))
+    assert f'name="email-{cycle.ana.id}" value="ana.f@example.org"' in text
+    assert f'name="ask-{cycle.ana.id}" value="yes" checked' in text
+    assert f'name="ask-{cycle.carla.id}"' not in text  # she consented: nothing to ask
+    assert text.index(ana) < text.index(beto) < text.index(carla)  # by theme, then name
+    token = csrf_token_from(page)
+    ids = (cycle.ana.id, cycle.beto.id, cycle.dario.id)
+    base = {"csrf_token": token} | {f"ask-{i}": "yes" for i in ids}
+    base |= {f"locale-{i}": "es" for i in ids}
+
+    bad = client.post(
+        "/staff/consent?lang=en",
+        data=base
+        | {
+            f"email-{cycle.ana.id}": "ana.f@example.org",
+            f"email-{cycle.beto.id}": "beto-sin-arroba",
+            f"email-{cycle.dario.id}": "",
+        },
+    )
+    assert bad.status_code == 422
+    assert f'href="#field-email-{cycle.beto.id}">Beto Finalista Ejemplo' in bad.text
+    assert f'href="#field-email-{cycle.dario.id}">' in bad.text
+    assert 'value="beto-sin-arroba"' in bad.text  # what was typed stays
+    assert consent_of(session, cycle.ana) is None
+    assert session.exec(select(OutboxMessage)).all() == []
+
+    sent = client.post(
+        "/staff/consent",
+        data=base
+        | {
+            f"email-{cycle.ana.id}": "ana.f@example.org",
+            f"email-{cycle.beto.id}": "beto@example.org",
+            f"locale-{cycle.beto.id}": "en",
+            f"email-{cycle.dario.id}": "dario@example.org",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert "3 requests are on their way." in client.get(sent.headers["location"]).text
+    assert "3 solicitudes van en camino." in client.get("/staff/consent?sent=3&lang=es").text
+    fresh(session)
+    mails = {m.to_address: m for m in session.exec(select(OutboxMessage)).all()}
+    assert set(mails) == {"ana.f@example.org", "beto@example.org", "dario@example.org"}
+    assert LINK.search(mails["beto@example.org"].body)
+    for finalist in (cycle.ana, cycle.beto, cycle.dario):
+        stored = consent_of(session, finalist)
+        assert stored is not None and stored.status is ConsentStatus.requested
+    assert consent_of(session, cycle.beto).locale == "en"  # type: ignore[union-attr]
+    assert len(actions(session, "consent.requested")) == 3
+    # Asked since: not ticked again, their address kept.
+    again = client.get("/staff/consent").text
+    assert f'name="ask-{cycle.ana.id}" value="yes" checked' not in again
+    assert f'name="email-{cycle.beto.id}" value="beto@example.org"' in again
+    nothing = client.post("/staff/consent?lang=en", data={"csrf_token": token})
+    assert nothing.status_code == 422
+    assert "Tick at least one finalist to ask." in nothing.text
 
 
 # --- withdrawal ------------------------------------------------------------------------------

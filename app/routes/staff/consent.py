@@ -1,5 +1,6 @@
 """A finalist's consent to being named (/staff/finalists/{id}/consent): ask by e-mail, record
-an answer given by phone or letter with its evidence, apply requested changes, withdraw."""
+an answer given by phone or letter with its evidence, apply requested changes, withdraw; and
+/staff/consent, which asks many finalists at once."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,6 +13,7 @@ from app.forms.consent import ConsentRequestForm, StaffConsentForm
 from app.forms.errors import FormErrors
 from app.i18n import N_, Translator
 from app.models import ConsentChannel, utcnow
+from app.services.campaigns.campaigns import get_current_campaign
 from app.services.files import (
     CleanFile,
     FileStore,
@@ -130,6 +132,99 @@ def request_consent(
         )  # fmt: skip
     session.commit()
     return _done(finalist_id, "requested")
+
+
+# --- asking many at once ----------------------------------------------------------------------
+
+
+def _ask_page(
+    request: Request,
+    templates: Templates,
+    session: Session,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    sent: int = 0,
+    status_code: int = 200,
+) -> Response:
+    campaign = get_current_campaign(session)
+    rows = consent.ask_rows(session, campaign=campaign) if campaign is not None else []
+    if values is None:
+        values = {}
+        for row in rows:
+            if row.askable:
+                values[f"email-{row.finalist.id}"] = row.suggested_email
+                values[f"locale-{row.finalist.id}"] = row.consent.locale if row.consent else "es"
+                if row.preselected:
+                    values[f"ask-{row.finalist.id}"] = "yes"
+    return templates.render(
+        request,
+        "staff/finalists/consent_many.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "values": values,
+            "errors": errors or FormErrors(),
+            "sent": sent,
+            "days": consent.CONSENT_LINK_LIFETIME.days,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/consent")
+def ask_many_page(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    sent = request.query_params.get("sent", "")
+    return _ask_page(
+        request, templates, session, sent=int(sent) if sent.isdigit() and len(sent) < 6 else 0
+    )
+
+
+@router.post("/consent")
+def ask_many(
+    request: Request,
+    body: VerifiedForm,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    t: TranslatorDep,
+) -> Response:
+    """Every ticked finalist's address checked first: one bad address sends nothing."""
+    values = form_values(body)
+    campaign = get_current_campaign(session)
+    rows = consent.ask_rows(session, campaign=campaign) if campaign is not None else []
+    errors = FormErrors()
+    requests: list[tuple[int, str, str]] = []
+    for row in rows:
+        assert row.finalist.id is not None
+        key = row.finalist.id
+        if values.get(f"ask-{key}") != "yes" or not row.askable:
+            continue
+        form, row_errors = validate(
+            ConsentRequestForm,
+            {"email": values.get(f"email-{key}", ""), "locale": values.get(f"locale-{key}", "es")},
+            t,
+        )
+        for name, message in row_errors.fields.items():
+            field = f"{name}-{key}"
+            errors.add(field, message)
+        if form is not None:
+            requests.append((key, form.email, form.locale))
+    if not requests and not errors:
+        errors.general.append(t("Tick at least one finalist to ask."))
+    if not errors:
+        try:
+            consent.request_many(
+                session, actor=account, requests=requests, now=utcnow(), base_url=settings.base_url
+            )
+        except Conflict as refused:
+            errors.general.append(t(refused.message, **refused.params))
+    if errors:
+        session.rollback()
+        return _ask_page(request, templates, session, values=values, errors=errors, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/staff/consent?sent={len(requests)}", status_code=303)
 
 
 def _clean_evidence(

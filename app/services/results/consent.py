@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from app.models import (
     ConsentStatus,
     Finalist,
     FinalistConsent,
+    Nomination,
+    NominationStatus,
     ResultsRevision,
     RevisionStatus,
     Theme,
@@ -39,7 +42,14 @@ from app.services.files import CleanFile, FileStore
 from app.services.mail.compose import render_mail
 from app.services.mail.outbox import queue_mail
 from app.services.results import data_releases, transparency
-from app.services.results.shared import FieldInvalid, fingerprint, lock_campaign
+from app.services.results.shared import (
+    FieldInvalid,
+    consents_of,
+    finalists_of,
+    fingerprint,
+    lock_campaign,
+    themes_of,
+)
 
 CONSENT_LINK_LIFETIME = timedelta(days=30)
 ITEMS = ("name_and_position", "photo", "story")
@@ -204,6 +214,94 @@ def request_consent(
         after={**(_snapshot(consent) or {}), "locale": locale, "expires_at": now.isoformat()},
     )
     return consent
+
+
+# --- asking every finalist at once ------------------------------------------------------------
+
+_EMAIL_LIKE = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
+
+
+@dataclass(frozen=True)
+class AskRow:
+    """A finalist on the page that asks many at once: whether they may be asked, and the address
+    staff would most likely use (the one asked before, or one a nomination gave for them)."""
+
+    finalist: Finalist
+    theme: Theme
+    consent: FinalistConsent | None
+    suggested_email: str
+
+    @property
+    def askable(self) -> bool:
+        return self.consent is None or self.consent.status in (
+            ConsentStatus.requested,
+            ConsentStatus.declined,
+        )
+
+    @property
+    def preselected(self) -> bool:
+        """Ticked when the page opens: nobody asked them yet."""
+        return self.consent is None
+
+
+def ask_rows(session: Session, *, campaign: Campaign) -> list[AskRow]:
+    """The edition's finalists by theme, in four queries whatever their number."""
+    assert campaign.id is not None
+    themes = {theme.id: theme for theme in themes_of(session, campaign.id)}
+    finalists = finalists_of(session, campaign.id)
+    consents = consents_of(session, [f.id for f in finalists if f.id is not None])
+    contacts: dict[int, str] = {}
+    for candidate_id, contact in session.execute(
+        select(col(Nomination.candidate_id), col(Nomination.nominee_contact))
+        .where(
+            col(Nomination.candidate_id).in_([f.candidate_id for f in finalists]),
+            col(Nomination.status) != NominationStatus.withdrawn,
+            col(Nomination.nominee_contact) != "",
+        )
+        .order_by(col(Nomination.submitted_at), col(Nomination.id))
+    ).all():
+        found = _EMAIL_LIKE.search(contact or "")
+        if found and int(candidate_id) not in contacts:
+            contacts[int(candidate_id)] = found.group(0)
+    rows = []
+    for finalist in finalists:
+        assert finalist.id is not None
+        consent = consents.get(finalist.id)
+        rows.append(
+            AskRow(
+                finalist=finalist,
+                theme=themes[finalist.theme_id],
+                consent=consent,
+                suggested_email=(consent.email if consent and consent.email else "")
+                or contacts.get(finalist.candidate_id, ""),
+            )
+        )
+    positions = {theme_id: n for n, theme_id in enumerate(themes)}
+    rows.sort(key=lambda r: (positions[r.theme.id], r.finalist.public_name, r.finalist.id))
+    return rows
+
+
+def request_many(
+    session: Session,
+    *,
+    actor: Account,
+    requests: list[tuple[int, str, str]],
+    now: datetime,
+    base_url: str,
+) -> int:
+    """Asks each (finalist id, address, language) as `request_consent` does, in the caller's
+    one transaction: a refusal of any leaves nothing sent."""
+    for finalist_id, email, locale in requests:
+        request_consent(
+            session,
+            actor=actor,
+            finalist_id=finalist_id,
+            email=email,
+            locale=locale,
+            now=now,
+            base_url=base_url,
+        )
+    return len(requests)
 
 
 # --- answering -----------------------------------------------------------------------------
