@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.models import (
     Account,
@@ -63,7 +63,11 @@ def refresh(session: Session) -> None:
 
 def nominations_by(session: Session, email: str) -> list[Nomination]:
     refresh(session)
-    return list(session.exec(select(Nomination).where(Nomination.nominator_email == email)).all())
+    # In the order the service lists them (without one, PostgreSQL's is the rows' placement).
+    query = select(Nomination).where(Nomination.nominator_email == email)
+    return list(
+        session.exec(query.order_by(col(Nomination.submitted_at), col(Nomination.id))).all()
+    )
 
 
 def audit_text(session: Session) -> str:

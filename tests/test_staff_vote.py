@@ -177,7 +177,9 @@ def test_a_vote_is_frozen_by_the_server_at_the_close_and_a_later_void_freezes_it
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             session.rollback()
-            if (session.get(ThemeVote, vote.id) or vote).frozen_at is not None:
+            # Read again: a rollback with no transaction open expires nothing.
+            fresh = session.get(ThemeVote, vote.id, populate_existing=True)
+            if fresh is not None and fresh.frozen_at is not None:
                 break
             time.sleep(0.1)
         token = staff_client(restarted, session)
@@ -342,7 +344,9 @@ def test_the_server_deletes_voters_addresses_after_the_retention_period(
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             session.rollback()
-            if (session.get(ThemeVote, vote.id) or vote).addresses_deleted_at is not None:
+            # Read again: a rollback with no transaction open expires nothing.
+            fresh = session.get(ThemeVote, vote.id, populate_existing=True)
+            if fresh is not None and fresh.addresses_deleted_at is not None:
                 break
             time.sleep(0.1)
 
