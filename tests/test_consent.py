@@ -489,6 +489,21 @@ def test_staff_ask_every_finalist_not_asked_at_once_with_suggested_addresses(
     nothing = client.post("/staff/consent?lang=en", data={"csrf_token": token})
     assert nothing.status_code == 422
     assert "Tick at least one finalist to ask." in nothing.text
+    # Carla answered before the page was sent: she is named, and nobody is asked.
+    stale = client.post(
+        "/staff/consent?lang=en",
+        data={
+            "csrf_token": token,
+            f"ask-{cycle.carla.id}": "yes",
+            f"email-{cycle.carla.id}": "carla@example.org",
+            f"ask-{cycle.ana.id}": "yes",
+            f"email-{cycle.ana.id}": "ana.f@example.org",
+        },
+    )
+    assert stale.status_code == 422
+    assert "Carla Finalista Ejemplo has already answered; there is nothing to ask." in stale.text
+    fresh(session)
+    assert len(session.exec(select(OutboxMessage)).all()) == 3
 
 
 # --- withdrawal ------------------------------------------------------------------------------
@@ -587,6 +602,19 @@ def test_a_winner_who_withdraws_is_counted_not_named_and_staff_are_told_no_winne
     assert "The public results name no winner of Youth: Ana Finalista Ejemplo" in publishing
     # The notice does not count as a change to publish: the published revision already says it.
     assert "changed since the published revision" not in publishing
+    # A revision published before the count existed lacks it: not a change to publish either.
+    fresh(session)
+    latest = session.exec(
+        select(ResultsRevision).order_by(col(ResultsRevision.number).desc())
+    ).first()
+    assert latest is not None
+    content = json.loads(latest.content)
+    for theme in content["themes"]:
+        theme.pop("unnamed_winners", None)
+    latest.content = json.dumps(content)
+    session.add(latest)
+    session.commit()
+    assert "changed since the published revision" not in client.get("/staff/publishing").text
     consent_page = client.get(f"/staff/finalists/{cycle.ana.id}/consent?lang=en").text
     assert 'id="unnamed-winner"' in consent_page
     assert (

@@ -199,7 +199,15 @@ def ask_many(
     for row in rows:
         assert row.finalist.id is not None
         key = row.finalist.id
-        if values.get(f"ask-{key}") != "yes" or not row.askable:
+        if values.get(f"ask-{key}") != "yes":
+            continue
+        if not row.askable:  # answered since the page was shown
+            errors.general.append(
+                t(
+                    "%(name)s has already answered; there is nothing to ask.",
+                    name=row.finalist.public_name,
+                )
+            )
             continue
         form, row_errors = validate(
             ConsentRequestForm,

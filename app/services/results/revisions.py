@@ -18,6 +18,7 @@ from app.models import (
     Campaign,
     Candidate,
     ConflictDeclaration,
+    ConsentStatus,
     Criterion,
     Finalist,
     Meeting,
@@ -161,7 +162,14 @@ def build_results_content(session: Session, *, campaign: Campaign) -> dict[str, 
             key=lambda f: (f.public_name, f.id),
         )
         named_winners = named(theme_winners)
-        unnamed = len(theme_winners) - len(named_winners)
+        # Winners who declined or withdrew: the page says a winner is not named at their
+        # request. (Announcing needs everyone's consent, so no winner is merely unasked.)
+        unnamed = sum(
+            1
+            for f in theme_winners
+            if (c := consents.get(f.id or 0)) is not None
+            and c.status in (ConsentStatus.declined, ConsentStatus.withdrawn)
+        )
         theme_entries.append(
             {
                 **theme_header(theme),
@@ -289,10 +297,16 @@ def content_changes(
         }
 
     def rest(content: dict[str, Any]) -> dict[str, Any]:
+        # Unnamed winners change only with the winners named, compared above; revisions
+        # published before the count existed lack it.
         return {
             **content,
             "themes": [
-                {k: v for k, v in theme.items() if k not in ("winners", "finalists")}
+                {
+                    k: v
+                    for k, v in theme.items()
+                    if k not in ("winners", "finalists", "unnamed_winners")
+                }
                 for theme in content["themes"]
             ],
         }
